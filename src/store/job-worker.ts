@@ -1,0 +1,168 @@
+import { hostname } from 'node:os'
+import { type Clock, type Logger, randomSecret, silentLogger } from '../core/index.js'
+import { claimJobs, completeJob, extendLease, failJob, type Job } from './jobs.js'
+import type { Store } from './store.js'
+
+/** What a job handler gets besides the job. */
+export interface JobContext {
+  store: Store
+  clock: Clock
+  logger: Logger
+  /** Aborted when the worker stops or loses the job's lease; long handlers should check it. */
+  signal: AbortSignal
+}
+
+/**
+ * Runs a job. Jobs run at least once (again after a crash or a lost lease), so a handler makes its
+ * effects idempotent: keyed writes, or its writes and `completeJob` in one transaction.
+ */
+export type JobHandler = (job: Job, ctx: JobContext) => Promise<void>
+
+export interface JobWorkerOptions {
+  handlers: Record<string, JobHandler>
+  clock: Clock
+  logger?: Logger
+  /** Unique per worker; defaults to host, pid and a random suffix. */
+  workerId?: string
+  /** Jobs run at once. */
+  concurrency?: number
+  /** How long a claim holds before another worker may take the job over. */
+  leaseMs?: number
+  /** How long an idle worker sleeps between looks for due jobs. */
+  pollIntervalMs?: number
+}
+
+/**
+ * Claims due jobs and runs them with their handlers, renewing each lease while the handler runs.
+ * A worker that dies simply stops renewing: after the lease expires another worker takes the job.
+ *
+ * @example
+ * const worker = new JobWorker(store, { clock: systemClock, handlers: { 'source.pull': pullSource } })
+ * worker.start()
+ * await worker.stop()
+ */
+export class JobWorker {
+  readonly workerId: string
+  readonly #store: Store
+  readonly #options: Required<Omit<JobWorkerOptions, 'workerId'>>
+  readonly #running = new Set<Promise<void>>()
+  #stopping = new AbortController()
+  #loop: Promise<void> | undefined
+  #wake: (() => void) | undefined
+
+  constructor(store: Store, options: JobWorkerOptions) {
+    this.#store = store
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomSecret(4)}`
+    this.#options = {
+      handlers: options.handlers,
+      clock: options.clock,
+      logger: options.logger ?? silentLogger(),
+      concurrency: options.concurrency ?? 4,
+      leaseMs: options.leaseMs ?? 60_000,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+    }
+  }
+
+  /** Starts the claim loop in the background. */
+  start(): void {
+    if (this.#loop) return
+    this.#stopping = new AbortController()
+    this.#loop = this.#run()
+  }
+
+  /** Stops claiming and waits for the jobs in flight to finish. */
+  async stop(): Promise<void> {
+    this.#stopping.abort()
+    this.#wake?.()
+    await this.#loop
+    this.#loop = undefined
+    await Promise.allSettled([...this.#running])
+  }
+
+  /** Wakes an idle worker at once, e.g. after work was enqueued in this process. */
+  nudge(): void {
+    this.#wake?.()
+  }
+
+  /** Claims and runs one round of due jobs, waiting for them; returns how many ran. For tests and tools. */
+  async runDue(): Promise<number> {
+    const jobs = await this.#claim(this.#options.concurrency)
+    await Promise.all(jobs.map((job) => this.#execute(job)))
+    return jobs.length
+  }
+
+  async #run(): Promise<void> {
+    const { logger, pollIntervalMs, concurrency } = this.#options
+    while (!this.#stopping.signal.aborted) {
+      let claimed = 0
+      try {
+        const free = concurrency - this.#running.size
+        if (free > 0) {
+          const jobs = await this.#claim(free)
+          claimed = jobs.length
+          for (const job of jobs) {
+            const run = this.#execute(job).finally(() => {
+              this.#running.delete(run)
+              this.#wake?.()
+            })
+            this.#running.add(run)
+          }
+        }
+      } catch (error) {
+        logger.error({ err: error }, 'job claim failed; retrying after the poll interval')
+      }
+      if (claimed === 0 || this.#running.size >= concurrency) await this.#sleep(pollIntervalMs)
+    }
+  }
+
+  #claim(limit: number): Promise<Job[]> {
+    return claimJobs(this.#store, this.#options.clock, {
+      workerId: this.workerId,
+      limit,
+      leaseMs: this.#options.leaseMs,
+      kinds: Object.keys(this.#options.handlers),
+    })
+  }
+
+  async #execute(job: Job): Promise<void> {
+    const { clock, logger, leaseMs, handlers } = this.#options
+    const lost = new AbortController()
+    const signal = AbortSignal.any([lost.signal, this.#stopping.signal])
+    const heartbeat = setInterval(
+      () => {
+        extendLease(this.#store.db, clock, job, this.workerId, leaseMs)
+          .then((held) => {
+            if (!held) lost.abort(new Error('lease lost'))
+          })
+          .catch((error) => logger.warn({ err: error, job: job.id }, 'lease renewal failed'))
+      },
+      Math.max(10, Math.floor(leaseMs / 3)),
+    )
+    const log = logger.child({ job: job.id, kind: job.kind, tenant: job.tenantId, attempt: job.attempts })
+    try {
+      const handler = handlers[job.kind]
+      if (!handler) throw new Error(`no handler for job kind ${job.kind}`)
+      await handler(job, { store: this.#store, clock, logger: log, signal })
+      clearInterval(heartbeat)
+      if (!(await completeJob(this.#store.db, clock, job, this.workerId)))
+        log.warn('job finished after its lease was taken over')
+    } catch (error) {
+      clearInterval(heartbeat)
+      log.warn({ err: error }, 'job attempt failed')
+      await failJob(this.#store.db, clock, job, this.workerId, error).catch((e) =>
+        log.error({ err: e }, 'could not record job failure; the lease will expire and the job run again'),
+      )
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#wake = done
+    })
+  }
+}

@@ -1,0 +1,147 @@
+import { type Kysely, sql, type Transaction } from 'kysely'
+import { type Clock, newId } from '../core/index.js'
+import { parseJson, toJson } from './json.js'
+import type { StoreTables } from './schema.js'
+import type { Store } from './store.js'
+
+/** A domain event as a module writes it. */
+export interface NewDomainEvent {
+  tenantId: string
+  /** Dotted name, module first: `catalog.account.created`, `facts.order_line.recorded`. */
+  type: string
+  subjectType?: string
+  subjectId?: string
+  payload: Record<string, unknown>
+}
+
+/** A domain event as a consumer reads it. */
+export interface DomainEvent {
+  seq: number
+  id: string
+  tenantId: string
+  type: string
+  subjectType: string | null
+  subjectId: string | null
+  payload: Record<string, unknown>
+  occurredAt: string
+}
+
+type Db = Kysely<StoreTables> | Transaction<StoreTables>
+
+/**
+ * Writes domain events in the caller's transaction, so they commit exactly when the change they
+ * describe commits.
+ *
+ * @example
+ * await store.transaction(async (trx) => {
+ *   await trx.insertInto('accounts')...
+ *   await appendEvents(trx, clock, [{ tenantId, type: 'catalog.account.created', payload: { id } }])
+ * })
+ */
+export async function appendEvents(db: Db, clock: Clock, events: NewDomainEvent[]): Promise<string[]> {
+  if (events.length === 0) return []
+  const now = clock.now()
+  const rows = events.map((e) => ({
+    id: newId('event', now),
+    tenant_id: e.tenantId,
+    type: e.type,
+    subject_type: e.subjectType ?? null,
+    subject_id: e.subjectId ?? null,
+    payload: toJson(e.payload),
+    occurred_at: new Date(now).toISOString(),
+  }))
+  await db.insertInto('outbox_events').values(rows).execute()
+  return rows.map((r) => r.id)
+}
+
+export interface ConsumeOptions {
+  /** Most events handed to the handler at once. */
+  batchSize?: number
+  /** Only these event types reach the handler; the cursor still moves past the others. */
+  types?: string[]
+}
+
+/**
+ * Hands the next batch of events after `consumer`'s cursor to `handler`, in commit order, and moves
+ * the cursor in the same transaction as the handler's writes: what the handler wrote and the cursor
+ * move commit together, so each event is handled once even across crashes. Consumers of the same
+ * name in several processes take turns (the cursor row is locked). Returns the events read.
+ *
+ * On PostgreSQL, sequence numbers are taken before commit, so a later number can commit first. A
+ * reader therefore only passes events of transactions older than every transaction still running
+ * (`pg_snapshot_xmin`), and orders by (transaction id, seq): nothing is skipped.
+ */
+export async function consumeOutbox(
+  store: Store,
+  consumer: string,
+  clock: Clock,
+  handler: (events: DomainEvent[], trx: Transaction<StoreTables>) => Promise<void>,
+  options: ConsumeOptions = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 100
+  await store.db
+    .insertInto('outbox_cursors')
+    .values({ consumer, tx_id: '0', seq: 0, updated_at: clock.nowIso() })
+    .onConflict((oc) => oc.column('consumer').doNothing())
+    .execute()
+  return store.transaction(async (trx) => {
+    const cursor = await trx
+      .selectFrom('outbox_cursors')
+      .select(['tx_id', 'seq'])
+      .where('consumer', '=', consumer)
+      .$if(store.caps.supportsRowLocks, (q) => q.forUpdate())
+      .executeTakeFirstOrThrow()
+    const txId = store.caps.concurrentWriters ? sql`cast(${cursor.tx_id} as xid8)` : sql`${cursor.tx_id}`
+    const rows = await trx
+      .selectFrom('outbox_events')
+      .selectAll()
+      .select(sql<string>`cast(tx_id as text)`.as('tx_text'))
+      .where(sql<boolean>`(tx_id, seq) > (${txId}, ${cursor.seq})`)
+      .$if(store.caps.concurrentWriters, (q) =>
+        q.where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`),
+      )
+      .orderBy('tx_id')
+      .orderBy('seq')
+      .limit(batchSize)
+      .execute()
+    const last = rows.at(-1)
+    if (!last) return 0
+    const events = rows
+      .filter((r) => !options.types || options.types.includes(r.type))
+      .map(
+        (r): DomainEvent => ({
+          seq: r.seq,
+          id: r.id,
+          tenantId: r.tenant_id,
+          type: r.type,
+          subjectType: r.subject_type,
+          subjectId: r.subject_id,
+          payload: parseJson(r.payload),
+          occurredAt: r.occurred_at,
+        }),
+      )
+    if (events.length > 0) await handler(events, trx)
+    await trx
+      .updateTable('outbox_cursors')
+      .set({ tx_id: last.tx_text, seq: last.seq, updated_at: clock.nowIso() })
+      .where('consumer', '=', consumer)
+      .execute()
+    return rows.length
+  })
+}
+
+/** How far behind each consumer is: events written but not yet consumed. */
+export async function outboxLag(store: Store): Promise<{ consumer: string; behind: number }[]> {
+  const cursors = await store.db.selectFrom('outbox_cursors').select(['consumer', 'tx_id', 'seq']).execute()
+  const out: { consumer: string; behind: number }[] = []
+  for (const c of cursors) {
+    const txId = store.caps.concurrentWriters ? sql`cast(${c.tx_id} as xid8)` : sql`${c.tx_id}`
+    const row = await store.db
+      .selectFrom('outbox_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(sql<boolean>`(tx_id, seq) > (${txId}, ${c.seq})`)
+      .executeTakeFirst()
+    out.push({ consumer: c.consumer, behind: Number(row?.n ?? 0) })
+  }
+  return out
+}

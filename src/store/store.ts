@@ -1,0 +1,89 @@
+import { type Kysely, sql, type Transaction } from 'kysely'
+import { isPostgresUrl } from '../core/index.js'
+import { type Capabilities, type Engine, POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES } from './capabilities.js'
+import { openPostgres } from './postgres.js'
+import type { StoreTables } from './schema.js'
+import { openSqlite } from './sqlite.js'
+
+/** The database FXM runs on, whichever engine it is. */
+export interface Store {
+  readonly engine: Engine
+  readonly caps: Capabilities
+  readonly db: Kysely<StoreTables>
+  /** The database location with any password removed; safe to print. */
+  readonly location: string
+  /** Runs `fn` in one transaction: all of its writes commit together or not at all. */
+  transaction<T>(fn: (trx: Transaction<StoreTables>) => Promise<T>): Promise<T>
+  /** Round-trips a trivial query; throws when the database cannot be reached. */
+  ping(): Promise<void>
+  /** Engine and server version, for `fxm doctor`. */
+  version(): Promise<string>
+  close(): Promise<void>
+}
+
+export interface OpenStoreOptions {
+  /** PostgreSQL pool size. */
+  maxConnections?: number
+}
+
+/**
+ * Opens the store for a SQLite file path (or `:memory:`) or a `postgres://` URL.
+ *
+ * @example
+ * const store = openStore('./data/fxm.db')
+ * await store.transaction(async (trx) => { ... })
+ */
+export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+  if (isPostgresUrl(url)) {
+    const { db, pool } = openPostgres<StoreTables>(url, options)
+    return makeStore(db, POSTGRES_CAPABILITIES, redactUrl(url), async () => {
+      await db.destroy()
+      await pool.end().catch(() => {})
+    })
+  }
+  const { db } = openSqlite<StoreTables>(url)
+  return makeStore(db, SQLITE_CAPABILITIES, url, () => db.destroy())
+}
+
+function makeStore(
+  db: Kysely<StoreTables>,
+  caps: Capabilities,
+  location: string,
+  close: () => Promise<void>,
+): Store {
+  let closed = false
+  return {
+    engine: caps.engine,
+    caps,
+    db,
+    location,
+    transaction: (fn) => db.transaction().execute(fn),
+    async ping() {
+      await sql`select 1`.execute(db)
+    },
+    async version() {
+      const query =
+        caps.engine === 'postgres'
+          ? sql<{ v: string }>`select version() as v`
+          : sql<{ v: string }>`select 'SQLite ' || sqlite_version() as v`
+      const { rows } = await query.execute(db)
+      return rows[0]?.v ?? 'unknown'
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      await close()
+    },
+  }
+}
+
+/** Removes the password from a connection URL. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
