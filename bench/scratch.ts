@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { Engine } from '../src/store/index.js'
+
+/** Where the benchmarks reach PostgreSQL as a user allowed to create and drop databases. */
+export const PG_ADMIN_URL = process.env.FXM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+/** An empty database a benchmark may fill and that is thrown away afterwards. */
+export interface ScratchDatabase {
+  engine: Engine
+  /** What `openStore` takes: a SQLite file path or a postgres:// URL. */
+  url: string
+  drop(): Promise<void>
+}
+
+/**
+ * Creates an empty database: a SQLite file in a temporary directory, or a PostgreSQL database
+ * `fxm_bench_<random>` beside the admin URL's. Throws when PostgreSQL cannot be reached; the caller
+ * records the engine as skipped.
+ *
+ * @example
+ * const scratch = await createScratchDatabase('postgres')
+ * try { ... } finally { await scratch.drop() }
+ */
+export async function createScratchDatabase(engine: Engine): Promise<ScratchDatabase> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'fxm-bench-'))
+    return {
+      engine,
+      url: join(dir, 'bench.db'),
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    }
+  }
+  const name = `fxm_bench_${randomBytes(5).toString('hex')}`
+  await adminQuery(`create database ${name}`)
+  const url = new URL(PG_ADMIN_URL)
+  url.pathname = `/${name}`
+  return {
+    engine,
+    url: url.toString(),
+    drop: () => adminQuery(`drop database if exists ${name} with (force)`).then(() => undefined),
+  }
+}
+
+/** Runs one statement on the admin connection; fails fast when the server is not there. */
+export async function adminQuery(text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5000 })
+  await client.connect()
+  try {
+    return await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
