@@ -16,6 +16,7 @@ export const SETTINGS = {
   host: { env: 'FXM_HOST', doc: 'HTTP listen address' },
   dataDir: { env: 'FXM_DATA_DIR', doc: 'Directory for the embedded database and files' },
   logLevel: { env: 'FXM_LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent' },
+  logFormat: { env: 'FXM_LOG_FORMAT', doc: 'json, pretty, or auto (pretty on a terminal, JSON otherwise)' },
   sessionTtlHours: { env: 'FXM_SESSION_TTL_HOURS', doc: 'Lifetime of a login session in hours' },
   secureCookies: { env: 'FXM_SECURE_COOKIES', doc: 'Mark session cookies Secure (behind HTTPS)' },
   workerConcurrency: { env: 'FXM_WORKER_CONCURRENCY', doc: 'Jobs a worker runs at once' },
@@ -35,6 +36,7 @@ const configSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     dataDir: z.string().min(1).default('./data'),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    logFormat: z.enum(['json', 'pretty', 'auto']).default('auto'),
     sessionTtlHours: z.coerce
       .number()
       .positive()

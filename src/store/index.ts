@@ -43,6 +43,7 @@ export {
   type NewDomainEvent,
   outboxLag,
 } from './outbox.js'
+export { purgeConsumedEvents, purgeFinishedJobs } from './retention.js'
 export type { JobStatus, StoreTables } from './schema.js'
 export { type OpenStoreOptions, openStore, redactUrl, type Store } from './store.js'
 export { storeMigrations } from './store-migrations.js'

@@ -1,0 +1,249 @@
+import { sql } from 'kysely'
+import type { FxmMigration } from '../store/index.js'
+
+/**
+ * The catalog's tables. `tenant_id` leads every primary key and index and foreign keys stay inside
+ * one tenant (composite `(tenant_id, x)`), so the schema can be sharded by tenant (Citus).
+ * Three documented exceptions look things up across tenants by a unique secret-derived value:
+ * `tenants` itself (a reference table: PK `id`, unique `slug`), `api_keys.prefix` and
+ * `sessions.token_hash`.
+ */
+export const catalogMigrations: FxmMigration[] = [
+  {
+    name: '20261127_10_catalog_tenants_users',
+    async up(db, caps) {
+      const t = caps.types
+      await db.schema
+        .createTable('tenants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('time_zone', 'text', (c) => c.notNull().defaultTo('Europe/Berlin'))
+        .addColumn('currency', 'text', (c) => c.notNull().defaultTo('EUR'))
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable('users')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('disabled_at', sql.raw(t.timestamp))
+        .addPrimaryKeyConstraint('users_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('users_email', ['tenant_id', 'email'])
+        .execute()
+      await db.schema
+        .createTable('sessions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('expires_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('sessions_pk', ['tenant_id', 'id'])
+        .addForeignKeyConstraint(
+          'sessions_user',
+          ['tenant_id', 'user_id'],
+          'users',
+          ['tenant_id', 'id'],
+          (fk) => fk.onDelete('cascade'),
+        )
+        .execute()
+      // Exception to tenant-first: a presented cookie names no tenant, so the lookup is global.
+      await db.schema
+        .createIndex('sessions_token_hash')
+        .on('sessions')
+        .column('token_hash')
+        .unique()
+        .execute()
+      await db.schema.createIndex('sessions_user').on('sessions').columns(['tenant_id', 'user_id']).execute()
+    },
+  },
+  {
+    name: '20261127_11_catalog_api_keys',
+    async up(db, caps) {
+      const t = caps.types
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('scopes', sql.raw(t.json), (c) => c.notNull())
+        .addColumn('source_id', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('last_used_at', sql.raw(t.timestamp))
+        .addColumn('revoked_at', sql.raw(t.timestamp))
+        .addPrimaryKeyConstraint('api_keys_pk', ['tenant_id', 'id'])
+        .execute()
+      // Exception to tenant-first: a presented key names no tenant, so the lookup is global.
+      await db.schema.createIndex('api_keys_prefix').on('api_keys').column('prefix').unique().execute()
+    },
+  },
+  {
+    name: '20261127_12_catalog_accounts_contacts',
+    async up(db, caps) {
+      const t = caps.types
+      await db.schema
+        .createTable('accounts')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('parent_id', 'text')
+        .addColumn('owner_user_id', 'text')
+        .addColumn('industry', 'text')
+        .addColumn('region', 'text')
+        .addColumn('size_band', 'text')
+        .addColumn('attributes', sql.raw(t.json), (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('accounts_pk', ['tenant_id', 'id'])
+        .addForeignKeyConstraint('accounts_parent', ['tenant_id', 'parent_id'], 'accounts', [
+          'tenant_id',
+          'id',
+        ])
+        .addForeignKeyConstraint('accounts_owner', ['tenant_id', 'owner_user_id'], 'users', [
+          'tenant_id',
+          'id',
+        ])
+        .execute()
+      await db.schema
+        .createIndex('accounts_parent')
+        .on('accounts')
+        .columns(['tenant_id', 'parent_id'])
+        .execute()
+      await db.schema
+        .createIndex('accounts_owner')
+        .on('accounts')
+        .columns(['tenant_id', 'owner_user_id'])
+        .execute()
+      await db.schema.createIndex('accounts_kind').on('accounts').columns(['tenant_id', 'kind']).execute()
+      await db.schema
+        .createTable('contacts')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('email', 'text')
+        .addColumn('phone', 'text')
+        .addColumn('job_title', 'text')
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('contacts_pk', ['tenant_id', 'id'])
+        .addForeignKeyConstraint('contacts_account', ['tenant_id', 'account_id'], 'accounts', [
+          'tenant_id',
+          'id',
+        ])
+        .execute()
+      await db.schema
+        .createIndex('contacts_account')
+        .on('contacts')
+        .columns(['tenant_id', 'account_id'])
+        .execute()
+    },
+  },
+  {
+    name: '20261127_13_catalog_products',
+    async up(db, caps) {
+      const t = caps.types
+      await db.schema
+        .createTable('product_groups')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('parent_id', 'text')
+        .addPrimaryKeyConstraint('product_groups_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('product_groups_code', ['tenant_id', 'code'])
+        .addForeignKeyConstraint('product_groups_parent', ['tenant_id', 'parent_id'], 'product_groups', [
+          'tenant_id',
+          'id',
+        ])
+        .execute()
+      await db.schema
+        .createTable('products')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('sku', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('product_group_id', 'text')
+        .addColumn('supplier_account_id', 'text')
+        .addColumn('unit', 'text', (c) => c.notNull().defaultTo('pcs'))
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('products_pk', ['tenant_id', 'id'])
+        .addUniqueConstraint('products_sku', ['tenant_id', 'sku'])
+        .addForeignKeyConstraint('products_group', ['tenant_id', 'product_group_id'], 'product_groups', [
+          'tenant_id',
+          'id',
+        ])
+        .addForeignKeyConstraint('products_supplier', ['tenant_id', 'supplier_account_id'], 'accounts', [
+          'tenant_id',
+          'id',
+        ])
+        .execute()
+      await db.schema
+        .createIndex('products_group')
+        .on('products')
+        .columns(['tenant_id', 'product_group_id'])
+        .execute()
+      await db.schema
+        .createIndex('products_supplier')
+        .on('products')
+        .columns(['tenant_id', 'supplier_account_id'])
+        .execute()
+    },
+  },
+  {
+    name: '20261127_14_catalog_aliases_audit',
+    async up(db, caps) {
+      const t = caps.types
+      // Polymorphic (entity_type, entity_id), so no foreign key; the services check the entity.
+      await db.schema
+        .createTable('aliases')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('system', 'text', (c) => c.notNull())
+        .addColumn('entity_type', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text', (c) => c.notNull())
+        .addColumn('entity_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('aliases_pk', ['tenant_id', 'system', 'entity_type', 'external_id'])
+        .execute()
+      await db.schema
+        .createIndex('aliases_entity')
+        .on('aliases')
+        .columns(['tenant_id', 'entity_type', 'entity_id'])
+        .execute()
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('actor_type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('entity_type', 'text', (c) => c.notNull())
+        .addColumn('entity_id', 'text', (c) => c.notNull())
+        .addColumn('changes', sql.raw(t.json), (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_log_pk', ['tenant_id', 'id'])
+        .execute()
+      await db.schema
+        .createIndex('audit_log_entity')
+        .on('audit_log')
+        .columns(['tenant_id', 'entity_type', 'entity_id', 'id'])
+        .execute()
+      await db.schema
+        .createIndex('audit_log_actor')
+        .on('audit_log')
+        .columns(['tenant_id', 'actor_id', 'id'])
+        .execute()
+    },
+  },
+]

@@ -1,0 +1,101 @@
+import type { Command } from 'commander'
+import type { FxmApp } from '../../api/index.js'
+import {
+  createApi,
+  createWorker,
+  type DemoLogin,
+  ensureDemoTenant,
+  type Fxm,
+  fxmVersion,
+  openFxm,
+} from '../../runtime/index.js'
+import { configFrom, type GlobalOptions } from '../context.js'
+
+interface RunOptions extends GlobalOptions {
+  port?: string
+  host?: string
+}
+
+type Part = 'api' | 'worker'
+
+/** `fxm start`, `fxm serve`, `fxm worker`: the long-running processes. */
+export function registerRunCommands(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'Run FXM in one process: API, workers and scheduler (the embedded default). Creates a demo tenant on a fresh database.',
+    )
+    .option('-p, --port <port>', 'HTTP port (FXM_PORT, default 4100)')
+    .option('--host <address>', 'listen address (FXM_HOST, default 0.0.0.0)')
+    .action((options: RunOptions, command: Command) =>
+      run(['api', 'worker'], { ...command.optsWithGlobals(), ...options }, true),
+    )
+  program
+    .command('serve')
+    .description('Run the HTTP API only (scale-out: several serve processes share one PostgreSQL database)')
+    .option('-p, --port <port>', 'HTTP port (FXM_PORT, default 4100)')
+    .option('--host <address>', 'listen address (FXM_HOST, default 0.0.0.0)')
+    .action((options: RunOptions, command: Command) =>
+      run(['api'], { ...command.optsWithGlobals(), ...options }, false),
+    )
+  program
+    .command('worker')
+    .description(
+      'Run background jobs only (scale-out: any number of workers claim work with FOR UPDATE SKIP LOCKED)',
+    )
+    .action((_options: RunOptions, command: Command) => run(['worker'], command.optsWithGlobals(), false))
+}
+
+async function run(parts: Part[], options: RunOptions, demo: boolean): Promise<void> {
+  const env = { ...process.env }
+  if (options.port) env.FXM_PORT = options.port
+  if (options.host) env.FXM_HOST = options.host
+  process.env = env
+  const config = configFrom(options)
+  const fxm = await openFxm(config, { migrate: true })
+  const login = demo ? await ensureDemoTenant(fxm) : null
+  const worker = parts.includes('worker') ? createWorker(fxm) : undefined
+  let api: FxmApp | undefined
+  if (parts.includes('api')) {
+    api = await createApi(fxm)
+    await api.listen({ port: config.port, host: config.host })
+  }
+  worker?.start()
+  printBanner(fxm, parts, api, login)
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    fxm.logger.info({ signal }, 'shutting down')
+    await api?.close()
+    await worker?.stop()
+    await fxm.close()
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+}
+
+function printBanner(fxm: Fxm, parts: Part[], api: FxmApp | undefined, login: DemoLogin | null): void {
+  const lines = [`FXM ${fxmVersion()} is running (${parts.join(' + ')})`]
+  lines.push(`  database   ${fxm.store.engine === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${fxm.store.location}`)
+  if (api) {
+    const address = api.server.address()
+    const port = typeof address === 'object' && address ? address.port : fxm.config.port
+    const base = `http://localhost:${port}`
+    lines.push(
+      `  API        ${base}/v1`,
+      `  API docs   ${base}/docs  (OpenAPI: ${base}/openapi.json)`,
+      `  health     ${base}/healthz`,
+    )
+    if (login) {
+      lines.push(
+        `  log in     tenant "${login.tenant}", e-mail ${login.email}, password ${login.password}`,
+        `             curl -c cookies.txt -H 'content-type: application/json' \\`,
+        `               -d '{"tenant":"${login.tenant}","email":"${login.email}","password":"${login.password}"}' ${base}/v1/auth/login`,
+      )
+    }
+  }
+  lines.push('  stop       Ctrl+C')
+  process.stdout.write(`\n${lines.join('\n')}\n\n`)
+}

@@ -1,0 +1,6 @@
+/**
+ * cli: the `fxm` command — run the processes (start, serve, worker), migrate, manage tenants,
+ * users and API keys, and check an installation (doctor). Commands are thin: they read options,
+ * call module services through the runtime and print the result.
+ */
+export { buildProgram, main } from './main.js'

@@ -1,0 +1,42 @@
+import { Command } from 'commander'
+import { fxmVersion } from '../runtime/index.js'
+import { registerApiKeyCommands } from './commands/apikey.js'
+import { registerDoctorCommand } from './commands/doctor.js'
+import { registerMigrateCommand } from './commands/migrate.js'
+import { registerRunCommands } from './commands/run.js'
+import { registerTenantCommands } from './commands/tenant.js'
+import { registerUserCommands } from './commands/user.js'
+import { reportError } from './output.js'
+
+/** Builds the `fxm` command with every subcommand. */
+export function buildProgram(): Command {
+  const program = new Command('fxm')
+    .description('FXM — Feedback & Experience Management for B2B relationships')
+    .version(fxmVersion())
+    .option(
+      '--database <url>',
+      'SQLite file path or postgres:// URL (FXM_DATABASE_URL, default ./data/fxm.db)',
+    )
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (FXM_LOG_LEVEL)')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nConfiguration comes from FXM_* environment variables and an optional fxm.config.json; see README.md.',
+    )
+  registerRunCommands(program)
+  registerMigrateCommand(program)
+  registerTenantCommands(program)
+  registerUserCommands(program)
+  registerApiKeyCommands(program)
+  registerDoctorCommand(program)
+  return program
+}
+
+/** Runs the CLI with the given arguments (`process.argv` shape). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv)
+  } catch (error) {
+    reportError(error)
+  }
+}

@@ -1,0 +1,27 @@
+import { buildServer, type FxmApp } from '../api/index.js'
+import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
+import type { Fxm } from './fxm.js'
+import { ALL_MIGRATIONS } from './migrations.js'
+import { fxmVersion } from './version.js'
+
+/** The HTTP API of a running FXM with every module's routes. */
+export function createApi(fxm: Fxm): Promise<FxmApp> {
+  const deps = { store: fxm.store, clock: fxm.clock }
+  return buildServer({
+    store: fxm.store,
+    logger: fxm.logger,
+    migrations: ALL_MIGRATIONS,
+    version: fxmVersion(),
+    authenticator: {
+      verifySession: (token) => verifySession(deps, token),
+      verifyApiKey: (key) => verifyApiKey(deps, key),
+    },
+    routes: [
+      (app) =>
+        registerCatalogRoutes(app, deps, {
+          secureCookies: fxm.config.secureCookies,
+          sessionTtlHours: fxm.config.sessionTtlHours,
+        }),
+    ],
+  })
+}

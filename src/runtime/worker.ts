@@ -1,0 +1,54 @@
+import { purgeExpiredSessions } from '../catalog/index.js'
+import { type JobHandler, JobWorker, purgeConsumedEvents, purgeFinishedJobs } from '../store/index.js'
+import type { Fxm } from './fxm.js'
+import { type RecurringJob, scheduleRecurring } from './schedule.js'
+
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+
+/** Recurring platform work. Later modules add theirs (connector pulls, tier evaluation, expiry). */
+export const RECURRING_JOBS: RecurringJob[] = [{ kind: 'maintenance.sweep', everyMs: HOUR }]
+
+/** Job handlers of every module, by job kind. */
+export function jobHandlers(): Record<string, JobHandler> {
+  return {
+    'maintenance.sweep': async (_job, { store, clock, logger }) => {
+      const now = clock.now()
+      const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
+      const events = await purgeConsumedEvents(store, new Date(now - 30 * DAY).toISOString())
+      const sessions = await purgeExpiredSessions({ store, clock })
+      logger.info({ jobs, events, sessions }, 'maintenance sweep done')
+    },
+  }
+}
+
+/**
+ * A worker of a running FXM: runs due jobs and, once a minute, makes sure each recurring job's
+ * current period is scheduled (safe from any number of processes).
+ */
+export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; worker: JobWorker } {
+  const worker = new JobWorker(fxm.store, {
+    handlers: jobHandlers(),
+    clock: fxm.clock,
+    logger: fxm.logger.child({ component: 'worker' }),
+    concurrency: fxm.config.workerConcurrency,
+    pollIntervalMs: fxm.config.pollIntervalMs,
+  })
+  let timer: NodeJS.Timeout | undefined
+  const schedule = () =>
+    scheduleRecurring(fxm.store, fxm.clock, RECURRING_JOBS).catch((error) =>
+      fxm.logger.warn({ err: error }, 'could not schedule recurring jobs'),
+    )
+  return {
+    worker,
+    start() {
+      void schedule()
+      timer = setInterval(schedule, 60_000)
+      worker.start()
+    },
+    async stop() {
+      if (timer) clearInterval(timer)
+      await worker.stop()
+    },
+  }
+}
