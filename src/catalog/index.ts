@@ -57,7 +57,6 @@ export {
   updateContact,
   updateContactSchema,
 } from './contacts.js'
-export { FIXTURE_PASSWORD, type SeededTenant, seedTenant } from './fixtures.js'
 export { type Page, type PageQuery, pageQuerySchema } from './input.js'
 export { catalogMigrations } from './migrations.js'
 export { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js'

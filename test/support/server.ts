@@ -1,13 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import type { FxmApp } from '../../src/api/index.js'
-import {
-  createApiKey,
-  createTenant,
-  createUser,
-  type Role,
-  type Scope,
-  systemPrincipal,
-} from '../../src/catalog/index.js'
+import { seedTenant as seedCatalogTenant } from '../../src/catalog/fixtures.js'
+import { createApiKey, type Role } from '../../src/catalog/index.js'
 import { type Clock, loadConfig, silentLogger, systemClock } from '../../src/core/index.js'
 import { createApi, type Fxm, openFxm } from '../../src/runtime/index.js'
 import type { Engine } from '../../src/store/index.js'
@@ -56,25 +50,17 @@ export interface SeededTenant {
   keys: Record<'read' | 'write' | 'admin' | 'ingest', string>
 }
 
-/** Creates a tenant with one user per role and one API key per scope. */
+/** Creates a tenant with one user per role (the catalog's fixture) and one API key per scope. */
 export async function seedTenant(server: TestServer, slug: string): Promise<SeededTenant> {
   const deps = { store: server.fxm.store, clock: server.fxm.clock }
-  const tenant = await createTenant(deps, { slug, name: `Tenant ${slug}` })
-  const system = systemPrincipal(tenant.id, 'test')
-  const password = 'correct horse battery staple'
+  const seeded = await seedCatalogTenant(deps, slug)
   const users = {} as SeededTenant['users']
-  for (const role of ['admin', 'analyst', 'sales', 'purchasing'] as Role[]) {
-    const email = `${role}@${slug}.example`
-    const user = await createUser(deps, system, { email, name: `${role} of ${slug}`, role, password })
-    users[role] = { id: user.id, email }
-  }
+  for (const p of Object.values(seeded.as)) users[p.role] = { id: p.userId, email: p.email }
   const keys = {} as SeededTenant['keys']
-  for (const scope of ['read', 'write', 'admin', 'ingest'] as Scope[]) {
-    keys[scope as keyof SeededTenant['keys']] = (
-      await createApiKey(deps, system, { name: `${scope} key`, scopes: [scope] })
-    ).key
+  for (const scope of ['read', 'write', 'admin', 'ingest'] as const) {
+    keys[scope] = (await createApiKey(deps, seeded.system, { name: `${scope} key`, scopes: [scope] })).key
   }
-  return { id: tenant.id, slug, password, users, keys }
+  return { id: seeded.tenant.id, slug, password: seeded.password, users, keys }
 }
 
 /** A small HTTP client for tests: JSON in, status + parsed body out. */
