@@ -128,34 +128,56 @@ export class JobWorker {
     const { clock, logger, leaseMs, handlers } = this.#options
     const lost = new AbortController()
     const signal = AbortSignal.any([lost.signal, this.#stopping.signal])
+    // One renewal at a time: on a busy SQLite connection they would otherwise pile up behind each other.
+    let renewal: Promise<void> | undefined
     const heartbeat = setInterval(
       () => {
-        extendLease(this.#store.db, clock, job, this.workerId, leaseMs)
+        if (renewal) return
+        renewal = extendLease(this.#store.db, clock, job, this.workerId, leaseMs)
           .then((held) => {
-            if (!held) lost.abort(new Error('lease lost'))
+            if (held) return
+            clearInterval(heartbeat)
+            lost.abort(new Error('lease lost'))
           })
           .catch((error) => logger.warn({ err: error, job: job.id }, 'lease renewal failed'))
+          .finally(() => {
+            renewal = undefined
+          })
       },
       Math.max(10, Math.floor(leaseMs / 3)),
     )
     const log = logger.child({ job: job.id, kind: job.kind, tenant: job.tenantId, attempt: job.attempts })
+    let failure: { error: unknown } | undefined
     try {
       const handler = handlers[job.kind]
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`)
       await handler(job, { store: this.#store, clock, logger: log, signal })
-      clearInterval(heartbeat)
-      if (!(await completeJob(this.#store.db, clock, job, this.workerId)))
-        log.warn('job finished after its lease was taken over')
     } catch (error) {
+      failure = { error }
+    } finally {
       clearInterval(heartbeat)
-      log.warn({ err: error }, 'job attempt failed')
-      await failJob(this.#store.db, clock, job, this.workerId, error).catch((e) =>
-        log.error({ err: e }, 'could not record job failure; the lease will expire and the job run again'),
+      // A renewal still in flight must not outlive the job (nor the store, once the worker is stopped).
+      await renewal
+    }
+    try {
+      if (failure) {
+        log.warn({ err: failure.error }, 'job attempt failed')
+        if (!(await failJob(this.#store.db, clock, job, this.workerId, failure.error)))
+          log.warn('job failed after its lease was taken over')
+      } else if (!(await completeJob(this.#store.db, clock, job, this.workerId))) {
+        log.warn('job finished after its lease was taken over')
+      }
+    } catch (error) {
+      log.error(
+        { err: error },
+        'could not record the job outcome; the lease will expire and the job run again',
       )
     }
   }
 
   #sleep(ms: number): Promise<void> {
+    // stop() may have been called while this loop was claiming, after its wake-up call went nowhere.
+    if (this.#stopping.signal.aborted) return Promise.resolve()
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms)
       function done() {

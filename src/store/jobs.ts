@@ -53,6 +53,7 @@ const DEFAULT_MAX_ATTEMPTS = 10
  */
 export async function enqueueJob(db: Db, clock: Clock, job: NewJob): Promise<string | null> {
   const now = clock.nowIso()
+  const runAt = job.runAt === undefined ? now : parseInstant('runAt', job.runAt)
   const id = newId('job', clock.now())
   const result = await db
     .insertInto('jobs')
@@ -64,7 +65,7 @@ export async function enqueueJob(db: Db, clock: Clock, job: NewJob): Promise<str
       status: 'pending',
       dedupe_key: job.dedupeKey ?? null,
       priority: job.priority ?? 0,
-      run_at: job.runAt ? new Date(job.runAt).toISOString() : now,
+      run_at: runAt,
       attempts: 0,
       max_attempts: job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       created_at: now,
@@ -90,6 +91,8 @@ export interface ClaimOptions {
  * lease expired on their last attempt are declared dead instead of claimed.
  */
 export async function claimJobs(store: Store, clock: Clock, options: ClaimOptions): Promise<Job[]> {
+  // `kind in ()` is a syntax error on PostgreSQL; a worker without handlers simply claims nothing.
+  if (options.limit <= 0 || options.kinds?.length === 0) return []
   const now = clock.nowIso()
   const leaseUntil = new Date(clock.now() + options.leaseMs).toISOString()
   await store.db
@@ -97,6 +100,7 @@ export async function claimJobs(store: Store, clock: Clock, options: ClaimOption
     .set((eb) => ({
       status: 'dead',
       lease_owner: null,
+      lease_expires_at: null,
       finished_at: now,
       updated_at: now,
       last_error: sql<string>`coalesce(${eb.ref('last_error')} || '; ', '') || ${`lease expired on the last attempt (worker stopped responding)`}`,
@@ -111,7 +115,12 @@ export async function claimJobs(store: Store, clock: Clock, options: ClaimOption
     .where((eb) =>
       eb.or([
         eb.and([eb('status', '=', 'pending'), eb('run_at', '<=', now)]),
-        eb.and([eb('status', '=', 'running'), eb('lease_expires_at', '<=', now)]),
+        // Never past max_attempts, even if another claimer's clock disagrees with the dead sweep above.
+        eb.and([
+          eb('status', '=', 'running'),
+          eb('lease_expires_at', '<=', now),
+          eb('attempts', '<', eb.ref('max_attempts')),
+        ]),
       ]),
     )
     .$if(options.kinds !== undefined, (q) => q.where('kind', 'in', options.kinds ?? []))
@@ -207,7 +216,15 @@ export async function retryJob(db: Db, clock: Clock, tenantId: string, id: strin
   const now = clock.nowIso()
   const result = await db
     .updateTable('jobs')
-    .set({ status: 'pending', attempts: 0, run_at: now, finished_at: null, updated_at: now })
+    .set({
+      status: 'pending',
+      attempts: 0,
+      run_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      finished_at: null,
+      updated_at: now,
+    })
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .where('status', '=', 'dead')
@@ -254,6 +271,12 @@ function leaseHeld(job: Job, workerId: string) {
       eb('lease_owner', '=', workerId),
       eb('attempts', '=', job.attempts),
     ])
+}
+
+function parseInstant(field: string, value: string): string {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) throw FxmError.invalid(field, `${value} is not an ISO-8601 instant`)
+  return new Date(ms).toISOString()
 }
 
 function describeError(error: unknown): string {

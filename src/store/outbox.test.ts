@@ -1,17 +1,57 @@
+import { sql } from 'kysely'
+import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
+import { consumeNext, drainOutbox, sleep, waitFor } from '../../test/store/wait.js'
+import { createTestStore, ENGINES, PG_ADMIN_URL, type TestStore } from '../../test/support/engines.js'
 import { fixedClock } from '../core/index.js'
-import { appendEvents, consumeOutbox, type DomainEvent, outboxLag, storeMigrations } from './index.js'
+import {
+  appendEvents,
+  consumeOutbox,
+  type DomainEvent,
+  openStore,
+  outboxLag,
+  type Store,
+  storeMigrations,
+} from './index.js'
+
+/** A table of the test's own, standing in for a module's business table. */
+type NoteTables = {
+  notes: { id: string; body: string }
+}
+
+async function createNotes(store: Store): Promise<void> {
+  await sql`create table notes (id text primary key, body text not null)`.execute(store.db)
+}
+
+/** A promise and the function that resolves it, to hold a transaction open until the test says so. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open = () => {}
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
 
 describe.each(ENGINES)('outbox on %s', (engine) => {
   let t: TestStore
   const clock = fixedClock('2026-01-01T00:00:00.000Z')
+  const extraStores: Store[] = []
   beforeEach(async () => {
     t = await createTestStore(engine, storeMigrations)
   })
   afterEach(async () => {
+    for (const store of extraStores.splice(0)) await store.close()
     await t.cleanup()
   })
+
+  /** Another store on the same database: another pool on PostgreSQL, another connection on SQLite. */
+  function secondStore(): Store {
+    const store = openStore(t.database.url, { maxConnections: 3 })
+    extraStores.push(store)
+    return store
+  }
+
+  const collect = (into: DomainEvent[]) => async (events: DomainEvent[]) => void into.push(...events)
 
   it('delivers events in commit order, once, and moves the cursor with the handler', async () => {
     const { store } = t
@@ -25,35 +65,80 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
       appendEvents(trx, clock, [{ tenantId: 't2', type: 'b.created', payload: { n: 3 } }]),
     )
     const seen: DomainEvent[] = []
-    expect(
-      await consumeOutbox(store, 'c1', clock, async (events) => void seen.push(...events), { batchSize: 2 }),
-    ).toBe(2)
-    expect(
-      await consumeOutbox(store, 'c1', clock, async (events) => void seen.push(...events), { batchSize: 2 }),
-    ).toBe(1)
-    expect(await consumeOutbox(store, 'c1', clock, async (events) => void seen.push(...events))).toBe(0)
+    expect(await consumeNext(store, 'c1', clock, collect(seen), { batchSize: 2 })).toBe(2)
+    expect(await consumeNext(store, 'c1', clock, collect(seen), { batchSize: 2 })).toBe(1)
+    expect(await consumeOutbox(store, 'c1', clock, collect(seen))).toBe(0)
     expect(seen.map((e) => e.payload.n)).toEqual([1, 2, 3])
-    expect(seen[2]?.tenantId).toBe('t2')
+    expect(seen[2]).toMatchObject({
+      tenantId: 't2',
+      type: 'b.created',
+      subjectType: null,
+      occurredAt: clock.nowIso(),
+    })
+    expect(seen[0]!.seq).toBeLessThan(seen[1]!.seq)
     expect(await outboxLag(store)).toEqual([{ consumer: 'c1', behind: 0 }])
   })
 
-  it('does not move the cursor when the handler fails', async () => {
+  it('commits events with the change they describe, or neither', async () => {
     const { store } = t
-    await store.transaction((trx) => appendEvents(trx, clock, [{ tenantId: 't1', type: 'x', payload: {} }]))
-    await expect(
-      consumeOutbox(store, 'c2', clock, async () => {
-        throw new Error('boom')
-      }),
-    ).rejects.toThrow('boom')
-    let got = 0
-    await consumeOutbox(store, 'c2', clock, async (events) => {
-      got += events.length
+    await createNotes(store)
+    await store.transaction(async (trx) => {
+      await trx.withTables<NoteTables>().insertInto('notes').values({ id: 'n1', body: 'kept' }).execute()
+      await appendEvents(trx, clock, [
+        { tenantId: 't1', type: 'note.created', subjectType: 'note', subjectId: 'n1', payload: { id: 'n1' } },
+      ])
     })
-    expect(got).toBe(1)
+    await expect(
+      store.transaction(async (trx) => {
+        await trx.withTables<NoteTables>().insertInto('notes').values({ id: 'n2', body: 'lost' }).execute()
+        await appendEvents(trx, clock, [{ tenantId: 't1', type: 'note.created', payload: { id: 'n2' } }])
+        throw new Error('rollback')
+      }),
+    ).rejects.toThrow('rollback')
+    const notes = await store.db.withTables<NoteTables>().selectFrom('notes').select('id').execute()
+    expect(notes).toEqual([{ id: 'n1' }])
+    const seen = await drainOutbox(store, 'c', clock, 1)
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ subjectType: 'note', subjectId: 'n1', payload: { id: 'n1' } })
+    expect(await consumeOutbox(store, 'c', clock, collect([]))).toBe(0)
   })
 
-  it('loses no event written by a rolled-back transaction and never delivers it', async () => {
+  it('does not move the cursor when the handler fails, and rolls back what the handler wrote', async () => {
     const { store } = t
+    await createNotes(store)
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [
+        { tenantId: 't1', type: 'x', payload: { n: 1 } },
+        { tenantId: 't1', type: 'x', payload: { n: 2 } },
+      ]),
+    )
+    const write =
+      (body: string) =>
+      async (events: DomainEvent[], trx: Parameters<Parameters<Store['transaction']>[0]>[0]) => {
+        for (const e of events)
+          await trx.withTables<NoteTables>().insertInto('notes').values({ id: e.id, body }).execute()
+      }
+    for (let i = 0; i < 3; i++) {
+      await expect(
+        consumeOutbox(store, 'c2', clock, async (events, trx) => {
+          await write('failed')(events, trx)
+          throw new Error('boom')
+        }),
+      ).rejects.toThrow('boom')
+    }
+    expect(await store.db.withTables<NoteTables>().selectFrom('notes').selectAll().execute()).toEqual([])
+    expect(await outboxLag(store)).toEqual([{ consumer: 'c2', behind: 2 }])
+    expect(await consumeOutbox(store, 'c2', clock, write('ok'))).toBe(2)
+    const rows = await store.db.withTables<NoteTables>().selectFrom('notes').select('body').execute()
+    expect(rows).toEqual([{ body: 'ok' }, { body: 'ok' }])
+    expect(await consumeOutbox(store, 'c2', clock, write('again'))).toBe(0)
+  })
+
+  it('never delivers an event of a rolled-back transaction, and loses none around it', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [{ tenantId: 't1', type: 'before', payload: {} }]),
+    )
     await expect(
       store.transaction(async (trx) => {
         await appendEvents(trx, clock, [{ tenantId: 't1', type: 'gone', payload: {} }])
@@ -63,8 +148,238 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     await store.transaction((trx) =>
       appendEvents(trx, clock, [{ tenantId: 't1', type: 'kept', payload: {} }]),
     )
-    const types: string[] = []
-    await consumeOutbox(store, 'c3', clock, async (events) => void types.push(...events.map((e) => e.type)))
-    expect(types).toEqual(['kept'])
+    const seen = await drainOutbox(store, 'c3', clock, 2)
+    expect(seen.map((e) => e.type)).toEqual(['before', 'kept'])
+  })
+
+  it('keeps one cursor per consumer: consumers are independent of each other', async () => {
+    const { store } = t
+    for (let n = 1; n <= 3; n++)
+      await store.transaction((trx) =>
+        appendEvents(trx, clock, [{ tenantId: 't', type: 'e', payload: { n } }]),
+      )
+    const fast: DomainEvent[] = []
+    const slow: DomainEvent[] = []
+    expect((await drainOutbox(store, 'fast', clock, 3)).map((e) => e.payload.n)).toEqual([1, 2, 3])
+    fast.push(...(await drainOutbox(store, 'fast', clock, 0)))
+    await expect(
+      consumeOutbox(store, 'broken', clock, async () => {
+        throw new Error('down')
+      }),
+    ).rejects.toThrow('down')
+    expect(await consumeOutbox(store, 'slow', clock, collect(slow), { batchSize: 1 })).toBe(1)
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [{ tenantId: 't', type: 'e', payload: { n: 4 } }]),
+    )
+    const lag = Object.fromEntries((await outboxLag(store)).map((l) => [l.consumer, l.behind]))
+    expect(lag).toEqual({ fast: 1, broken: 4, slow: 3 })
+    while ((await consumeOutbox(store, 'slow', clock, collect(slow), { batchSize: 1 })) > 0);
+    expect(slow.map((e) => e.payload.n)).toEqual([1, 2, 3, 4])
+    expect(fast).toEqual([])
+  })
+
+  it('keeps the cursor across a restart: a new store resumes where the last one stopped', async () => {
+    for (let n = 1; n <= 4; n++)
+      await t.store.transaction((trx) =>
+        appendEvents(trx, clock, [{ tenantId: 't', type: 'e', payload: { n } }]),
+      )
+    const first = openStore(t.database.url)
+    const seen: DomainEvent[] = []
+    try {
+      await consumeNext(first, 'c', clock, collect(seen), { batchSize: 3 })
+    } finally {
+      await first.close()
+    }
+    await consumeNext(t.store, 'c', clock, collect(seen))
+    expect(seen.map((e) => e.payload.n)).toEqual([1, 2, 3, 4])
+  })
+
+  it('passes events of other types without handing them over', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [
+        { tenantId: 't', type: 'a', payload: { n: 1 } },
+        { tenantId: 't', type: 'b', payload: { n: 2 } },
+        { tenantId: 't', type: 'a', payload: { n: 3 } },
+      ]),
+    )
+    const onlyB: DomainEvent[] = []
+    let calls = 0
+    const read = await consumeNext(
+      store,
+      'b-only',
+      clock,
+      async (events) => {
+        calls++
+        onlyB.push(...events)
+      },
+      { types: ['b'], batchSize: 1 },
+    )
+    expect(read).toBe(1)
+    expect(calls).toBe(0)
+    while (
+      (await consumeOutbox(store, 'b-only', clock, async (e) => void onlyB.push(...e), { types: ['b'] })) > 0
+    );
+    expect(onlyB.map((e) => e.payload.n)).toEqual([2])
+    expect(await outboxLag(store)).toEqual([{ consumer: 'b-only', behind: 0 }])
+  })
+
+  it('delivers events a handler appends in its own transaction on a later round', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [{ tenantId: 't', type: 'order.placed', payload: {} }]),
+    )
+    const seen: string[] = []
+    const react = async (events: DomainEvent[], trx: Parameters<Parameters<Store['transaction']>[0]>[0]) => {
+      for (const e of events) {
+        seen.push(e.type)
+        if (e.type === 'order.placed')
+          await appendEvents(trx, clock, [{ tenantId: 't', type: 'points.awarded', payload: {} }])
+      }
+    }
+    await waitFor('the chained event', async () => {
+      await consumeOutbox(store, 'chain', clock, react)
+      return seen.length === 2
+    })
+    expect(seen).toEqual(['order.placed', 'points.awarded'])
+  })
+
+  it('hands every event to exactly one of two consumers of the same name in two stores, in order', async () => {
+    await createNotes(t.store)
+    const producers = 3
+    const perProducer = 25
+    const total = producers * perProducer
+    const handled: { p: number; n: number; id: string }[] = []
+    const consume = async (store: Store) => {
+      const deadline = Date.now() + 20_000
+      while (handled.length < total && Date.now() < deadline) {
+        const read = await consumeOutbox(
+          store,
+          'shared',
+          clock,
+          async (events, trx) => {
+            for (const e of events) {
+              // The primary key turns a second delivery into a failed consume.
+              await trx
+                .withTables<NoteTables>()
+                .insertInto('notes')
+                .values({ id: e.id, body: 'seen' })
+                .execute()
+              handled.push({ p: Number(e.payload.p), n: Number(e.payload.n), id: e.id })
+            }
+            await sleep(1)
+          },
+          { batchSize: 4 },
+        )
+        if (read === 0) await sleep(2)
+      }
+    }
+    const produce = async (p: number) => {
+      for (let n = 0; n < perProducer; n++)
+        await t.store.transaction((trx) =>
+          appendEvents(trx, clock, [{ tenantId: 't', type: 'e', payload: { p, n } }]),
+        )
+    }
+    const a = secondStore()
+    const b = secondStore()
+    await Promise.all([consume(a), consume(b), ...Array.from({ length: producers }, (_, p) => produce(p))])
+    expect(handled).toHaveLength(total)
+    expect(new Set(handled.map((h) => h.id)).size).toBe(total)
+    const notes = await t.store.db.withTables<NoteTables>().selectFrom('notes').select('id').execute()
+    expect(notes).toHaveLength(total)
+    for (let p = 0; p < producers; p++) {
+      expect(handled.filter((h) => h.p === p).map((h) => h.n)).toEqual(
+        Array.from({ length: perProducer }, (_, n) => n),
+      )
+    }
+    expect(await consumeOutbox(a, 'shared', clock, collect([]))).toBe(0)
+  })
+
+  describe.runIf(engine === 'postgres')('transactions committing out of order', () => {
+    it('does not pass an open transaction: its event is delivered after it commits, nothing skipped', async () => {
+      const { store } = t
+      await store.transaction((trx) => appendEvents(trx, clock, [{ tenantId: 't', type: 'e0', payload: {} }]))
+      const t1 = gate()
+      const t1Appended = gate()
+      const t1Done = store.transaction(async (trx) => {
+        await appendEvents(trx, clock, [{ tenantId: 't', type: 't1', payload: {} }])
+        t1Appended.open()
+        await t1.promise
+      })
+      try {
+        await t1Appended.promise
+        await store.transaction((trx) =>
+          appendEvents(trx, clock, [{ tenantId: 't', type: 't2', payload: {} }]),
+        )
+        const seen = await drainOutbox(store, 'c', clock, 1)
+        for (let i = 0; i < 3; i++) seen.push(...(await drainOutbox(store, 'c', clock, 0)))
+        expect(seen.map((e) => e.type)).toEqual(['e0'])
+        // T2's event waits behind T1's; T1's is not visible yet.
+        expect(await outboxLag(store)).toEqual([{ consumer: 'c', behind: 1 }])
+      } finally {
+        t1.open()
+        await t1Done
+      }
+      const after = await drainOutbox(store, 'c', clock, 2)
+      expect(after.map((e) => e.type)).toEqual(['t1', 't2'])
+      expect(await consumeOutbox(store, 'c', clock, collect([]))).toBe(0)
+    })
+
+    it('orders by transaction, not sequence: an older transaction with a later seq is not skipped', async () => {
+      const { store } = t
+      const t1 = gate()
+      const t1HasXid = gate()
+      const t1Done = store.transaction(async (trx) => {
+        // The transaction id is taken now, the sequence number only at the insert below.
+        await sql`select pg_current_xact_id()`.execute(trx)
+        t1HasXid.open()
+        await t1.promise
+        await appendEvents(trx, clock, [{ tenantId: 't', type: 't1', payload: {} }])
+      })
+      const seen: DomainEvent[] = []
+      try {
+        await t1HasXid.promise
+        await store.transaction((trx) =>
+          appendEvents(trx, clock, [{ tenantId: 't', type: 't2', payload: {} }]),
+        )
+        expect(await consumeOutbox(store, 'c', clock, collect(seen))).toBe(0)
+      } finally {
+        t1.open()
+        await t1Done
+      }
+      seen.push(...(await drainOutbox(store, 'c', clock, 2)))
+      expect(seen.map((e) => e.type)).toEqual(['t1', 't2'])
+      expect(seen[0]!.seq).toBeGreaterThan(seen[1]!.seq)
+    })
+
+    it('is held back by a running transaction of its own database, not by one of another database', async () => {
+      const { store } = t
+      const neighbour = new pg.Client({ connectionString: PG_ADMIN_URL })
+      const local = new pg.Client({ connectionString: t.database.url })
+      await neighbour.connect()
+      await local.connect()
+      try {
+        await neighbour.query('begin')
+        await neighbour.query('select pg_current_xact_id()')
+        await store.transaction((trx) =>
+          appendEvents(trx, clock, [{ tenantId: 't', type: 'a', payload: {} }]),
+        )
+        expect((await drainOutbox(store, 'c', clock, 1, 2000)).map((e) => e.type)).toEqual(['a'])
+
+        await local.query('begin')
+        await local.query('select pg_current_xact_id()')
+        await store.transaction((trx) =>
+          appendEvents(trx, clock, [{ tenantId: 't', type: 'b', payload: {} }]),
+        )
+        await sleep(50)
+        expect(await consumeOutbox(store, 'c', clock, collect([]))).toBe(0)
+        await local.query('commit')
+        expect((await drainOutbox(store, 'c', clock, 1)).map((e) => e.type)).toEqual(['b'])
+      } finally {
+        await neighbour.query('rollback').catch(() => {})
+        await neighbour.end()
+        await local.end()
+      }
+    })
   })
 })

@@ -29,6 +29,32 @@ export interface DomainEvent {
 type Db = Kysely<StoreTables> | Transaction<StoreTables>
 
 /**
+ * PostgreSQL: the transaction id below which every transaction has settled, as far as this database
+ * is concerned. `pg_snapshot_xmin` alone counts every database of the cluster, so one long write
+ * transaction next door would stall every consumer here. A running transaction is ignored only when
+ * pg_stat_activity proves its backend is connected to another database (it can never write here);
+ * anything unproven (a prepared transaction, a backend seen too late) holds readers back, the safe
+ * side. The reader's own transaction counts too: its handler may append events, and those must not
+ * land behind the cursor it is about to move.
+ */
+const SETTLED_HORIZON = sql`(
+  select least(
+    pg_current_xact_id_if_assigned(),
+    coalesce(
+      (
+        select min(running) from pg_snapshot_xip(snapshot) as running
+        where not exists (
+          select 1 from pg_stat_activity as a
+          where a.backend_xid = cast(running as xid) and a.datname <> current_database()
+        )
+      ),
+      pg_snapshot_xmax(snapshot)
+    )
+  )
+  from pg_current_snapshot() as snapshot
+)`
+
+/**
  * Writes domain events in the caller's transaction, so they commit exactly when the change they
  * describe commits.
  *
@@ -68,8 +94,8 @@ export interface ConsumeOptions {
  * name in several processes take turns (the cursor row is locked). Returns the events read.
  *
  * On PostgreSQL, sequence numbers are taken before commit, so a later number can commit first. A
- * reader therefore only passes events of transactions older than every transaction still running
- * (`pg_snapshot_xmin`), and orders by (transaction id, seq): nothing is skipped.
+ * reader therefore only passes events of transactions older than every transaction of this database
+ * still running, and orders by (transaction id, seq): nothing is skipped.
  */
 export async function consumeOutbox(
   store: Store,
@@ -97,9 +123,7 @@ export async function consumeOutbox(
       .selectAll()
       .select(sql<string>`cast(tx_id as text)`.as('tx_text'))
       .where(sql<boolean>`(tx_id, seq) > (${txId}, ${cursor.seq})`)
-      .$if(store.caps.concurrentWriters, (q) =>
-        q.where(sql<boolean>`tx_id < pg_snapshot_xmin(pg_current_snapshot())`),
-      )
+      .$if(store.caps.concurrentWriters, (q) => q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`))
       .orderBy('tx_id')
       .orderBy('seq')
       .limit(batchSize)
