@@ -24,6 +24,7 @@ export {
   type Job,
   jobCounts,
   type NewJob,
+  releaseJob,
   retryJob,
   SYSTEM_TENANT_ID,
 } from './jobs.js'

@@ -139,6 +139,32 @@ describe.each(ENGINES)('JobWorker on %s', (engine) => {
     expect((await getJob(t.store.db, 't1', id))?.status).toBe('done')
   })
 
+  it('hands a job interrupted by shutdown back without counting the attempt', async () => {
+    const id = await enqueue('long', { maxAttempts: 3 })
+    const started = gate()
+    const w = worker({
+      handlers: {
+        long: async (_job, ctx) => {
+          started.open()
+          await new Promise((_resolve, reject) =>
+            ctx.signal.addEventListener('abort', () => reject(new Error('stopping'))),
+          )
+        },
+      },
+    })
+    w.start()
+    await started.promise
+    await w.stop()
+    const released = await getJob(t.store.db, 't1', id)
+    expect(released).toMatchObject({ status: 'pending', lastError: null, leaseOwner: null, runAt: T0 })
+    // The loop may have claimed it once more while stopping and handed it straight back: either
+    // way the job keeps its whole budget of three attempts.
+    expect(released!.maxAttempts - released!.attempts).toBe(3)
+    const next = worker({ handlers: { long: async () => {} } })
+    expect(await next.runDue()).toBe(1)
+    expect((await getJob(t.store.db, 't1', id))?.status).toBe('done')
+  })
+
   it('stop() returns at once even when called while the worker is claiming', async () => {
     const w = worker({ handlers: { any: async () => {} }, pollIntervalMs: 60_000 })
     for (let i = 0; i < 5; i++) {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { type Clock, type Logger, randomSecret, silentLogger } from '../core/index.js'
-import { claimJobs, completeJob, extendLease, failJob, type Job } from './jobs.js'
+import { claimJobs, completeJob, extendLease, failJob, type Job, releaseJob } from './jobs.js'
 import type { Store } from './store.js'
 
 /** What a job handler gets besides the job. */
@@ -100,6 +100,13 @@ export class JobWorker {
         if (free > 0) {
           const jobs = await this.#claim(free)
           claimed = jobs.length
+          if (this.#stopping.signal.aborted) {
+            // stop() came while claiming: hand the jobs straight back rather than start them.
+            await Promise.all(
+              jobs.map((job) => releaseJob(this.#store.db, this.#options.clock, job, this.workerId)),
+            )
+            break
+          }
           for (const job of jobs) {
             const run = this.#execute(job).finally(() => {
               this.#running.delete(run)
@@ -160,7 +167,11 @@ export class JobWorker {
       await renewal
     }
     try {
-      if (failure) {
+      if (failure && this.#stopping.signal.aborted && !lost.signal.aborted) {
+        // Interrupted by shutdown, not broken: hand it back for the next worker, attempt not counted.
+        if (!(await releaseJob(this.#store.db, clock, job, this.workerId)))
+          log.warn('job released after its lease was taken over')
+      } else if (failure) {
         log.warn({ err: failure.error }, 'job attempt failed')
         if (!(await failJob(this.#store.db, clock, job, this.workerId, failure.error)))
           log.warn('job failed after its lease was taken over')

@@ -251,7 +251,7 @@ describe.each(ENGINES)('job table on %s', (engine) => {
     expect(await completeJob(t.store.db, clock, second!, 'B')).toBe(false)
   })
 
-  it('retryJob revives a dead job with fresh attempts; other jobs cannot be retried', async () => {
+  it('retryJob revives a dead job with a fresh budget; other jobs cannot be retried', async () => {
     const id = await enqueueJob(t.store.db, clock, { tenantId: 't1', kind: 'k', maxAttempts: 1 })
     const [job] = await claim('w')
     await failJob(t.store.db, clock, job!, 'w', new Error('broken'))
@@ -261,14 +261,17 @@ describe.each(ENGINES)('job table on %s', (engine) => {
     await retryJob(t.store.db, clock, 't1', id!)
     expect(await getJob(t.store.db, 't1', id!)).toMatchObject({
       status: 'pending',
-      attempts: 0,
+      attempts: 1,
+      maxAttempts: 2,
       runAt: clock.nowIso(),
       finishedAt: null,
       lastError: 'Error: broken',
     })
     await expect(retryJob(t.store.db, clock, 't1', id!)).rejects.toMatchObject({ code: 'not_found' })
     const [again] = await claim('w')
-    expect(again?.attempts).toBe(1)
+    expect(again?.attempts).toBe(2)
+    // The run declared dead cannot finish the revived job, even on the same worker.
+    expect(await completeJob(t.store.db, clock, job!, 'w')).toBe(false)
     expect(await completeJob(t.store.db, clock, again!, 'w')).toBe(true)
     await expect(retryJob(t.store.db, clock, 't1', id!)).rejects.toMatchObject({ code: 'not_found' })
   })

@@ -211,25 +211,47 @@ export async function extendLease(
   return Number(result.numUpdatedRows) > 0
 }
 
-/** Puts a dead job back in the queue with fresh attempts. */
+/** Puts a dead job back in the queue with a fresh budget of attempts. */
 export async function retryJob(db: Db, clock: Clock, tenantId: string, id: string): Promise<void> {
   const now = clock.nowIso()
   const result = await db
     .updateTable('jobs')
-    .set({
+    .set((eb) => ({
       status: 'pending',
-      attempts: 0,
+      // Attempts only ever grow: they fence a run that outlived its lease. A retry grants a new budget instead.
+      max_attempts: eb('attempts', '+', eb.ref('max_attempts')),
       run_at: now,
       lease_owner: null,
       lease_expires_at: null,
       finished_at: null,
       updated_at: now,
-    })
+    }))
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .where('status', '=', 'dead')
     .executeTakeFirst()
   if (Number(result.numUpdatedRows) === 0) throw FxmError.notFound('Dead job', id)
+}
+
+/**
+ * Hands a claimed job back without counting the attempt against it, e.g. when its worker shuts
+ * down mid-run: it is due again at once. False when the worker no longer holds the job.
+ */
+export async function releaseJob(db: Db, clock: Clock, job: Job, workerId: string): Promise<boolean> {
+  const now = clock.nowIso()
+  const result = await db
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'pending',
+      max_attempts: eb('max_attempts', '+', 1),
+      run_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      updated_at: now,
+    }))
+    .where(leaseHeld(job, workerId))
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }
 
 /** Reads one job of a tenant. */
