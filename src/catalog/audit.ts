@@ -69,8 +69,7 @@ export async function recordChange(
       changes: toJson(change.changes),
     })
     .execute()
-  // The outbox takes the store's own table set; a handle with more tables is the same connection.
-  await appendEvents(db as unknown as Kysely<StoreTables>, clock, [
+  await appendEvents(db, clock, [
     {
       tenantId: change.tenantId,
       type: `catalog.${change.entityType}.${VERBS[change.verb]}`,

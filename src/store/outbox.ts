@@ -64,7 +64,11 @@ const SETTLED_HORIZON = sql`(
  *   await appendEvents(trx, clock, [{ tenantId, type: 'catalog.account.created', payload: { id } }])
  * })
  */
-export async function appendEvents(db: Db, clock: Clock, events: NewDomainEvent[]): Promise<string[]> {
+export async function appendEvents(
+  db: Pick<Kysely<StoreTables>, 'insertInto'>,
+  clock: Clock,
+  events: NewDomainEvent[],
+): Promise<string[]> {
   if (events.length === 0) return []
   const now = clock.now()
   const rows = events.map((e) => ({
