@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { newId } from '../core/index.js'
-import { appendEvents, parseJson, type StoreTables, toJson } from '../store/index.js'
+import { appendEvents, parseJson, toJson } from '../store/index.js'
 import { requireAdmin } from './access.js'
 import { decodeCursor, type Page, pageQuerySchema, parseInput, toPage } from './input.js'
 import { describePrincipal, type Principal } from './principal.js'

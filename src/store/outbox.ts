@@ -26,8 +26,6 @@ export interface DomainEvent {
   occurredAt: string
 }
 
-type Db = Kysely<StoreTables> | Transaction<StoreTables>
-
 /**
  * PostgreSQL: the transaction id below which every transaction has settled, as far as this database
  * is concerned. `pg_snapshot_xmin` alone counts every database of the cluster, so one long write
