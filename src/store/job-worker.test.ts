@@ -165,6 +165,24 @@ describe.each(ENGINES)('JobWorker on %s', (engine) => {
     expect((await getJob(t.store.db, 't1', id))?.status).toBe('done')
   })
 
+  it.skipIf(engine !== 'postgres')(
+    'wakes at once when another process enqueues, without waiting for its poll',
+    async () => {
+      const ran: string[] = []
+      const w = worker({
+        clock: systemClock,
+        pollIntervalMs: 60_000,
+        handlers: { ping: async (job) => void ran.push(job.id) },
+      })
+      w.start()
+      await sleep(300) // the first, empty poll; from now on only a wake-up can start the job within the test
+      const other = secondStore()
+      const id = await enqueueJob(other.db, systemClock, { tenantId: 't1', kind: 'ping' })
+      await waitFor('the job to run after a wake-up', () => ran.length === 1, 5000)
+      expect(ran).toEqual([id])
+    },
+  )
+
   it('stop() returns at once even when called while the worker is claiming', async () => {
     const w = worker({ handlers: { any: async () => {} }, pollIntervalMs: 60_000 })
     for (let i = 0; i < 5; i++) {

@@ -49,6 +49,7 @@ export class JobWorker {
   #stopping = new AbortController()
   #loop: Promise<void> | undefined
   #wake: (() => void) | undefined
+  #listening: Promise<() => Promise<void>> | undefined
 
   constructor(store: Store, options: JobWorkerOptions) {
     this.#store = store
@@ -68,12 +69,22 @@ export class JobWorker {
     if (this.#loop) return
     this.#stopping = new AbortController()
     this.#loop = this.#run()
+    // Enqueues in other processes wake this worker at once (PostgreSQL); polling covers the rest.
+    this.#listening = this.#store
+      .listen('fxm_jobs', () => this.nudge())
+      .catch((error) => {
+        this.#options.logger.warn({ err: error }, 'could not listen for job wake-ups; polling only')
+        return async () => {}
+      })
   }
 
   /** Stops claiming and waits for the jobs in flight to finish. */
   async stop(): Promise<void> {
     this.#stopping.abort()
     this.#wake?.()
+    const unlisten = await this.#listening
+    this.#listening = undefined
+    await unlisten?.()
     await this.#loop
     this.#loop = undefined
     await Promise.allSettled([...this.#running])

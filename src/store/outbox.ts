@@ -107,11 +107,28 @@ export async function consumeOutbox(
   options: ConsumeOptions = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 100
-  await store.db
-    .insertInto('outbox_cursors')
-    .values({ consumer, tx_id: '0', seq: 0, updated_at: clock.nowIso() })
-    .onConflict((oc) => oc.column('consumer').doNothing())
-    .execute()
+  // Idle polls must stay cheap: read without locking first, and only open a write transaction (an
+  // xid on PostgreSQL, the write lock on SQLite) when there is something to hand out.
+  let seen = await store.db
+    .selectFrom('outbox_cursors')
+    .select(['tx_id', 'seq'])
+    .where('consumer', '=', consumer)
+    .executeTakeFirst()
+  if (!seen) {
+    await store.db
+      .insertInto('outbox_cursors')
+      .values({ consumer, tx_id: '0', seq: 0, updated_at: clock.nowIso() })
+      .onConflict((oc) => oc.column('consumer').doNothing())
+      .execute()
+    seen = { tx_id: '0', seq: 0 }
+  }
+  const pending = await store.db
+    .selectFrom('outbox_events')
+    .select('seq')
+    .where(sql<boolean>`(tx_id, seq) > (${txIdParam(store, seen.tx_id)}, ${seen.seq})`)
+    .limit(1)
+    .executeTakeFirst()
+  if (!pending) return 0
   return store.transaction(async (trx) => {
     const cursor = await trx
       .selectFrom('outbox_cursors')
@@ -119,7 +136,7 @@ export async function consumeOutbox(
       .where('consumer', '=', consumer)
       .$if(store.caps.supportsRowLocks, (q) => q.forUpdate())
       .executeTakeFirstOrThrow()
-    const txId = store.caps.concurrentWriters ? sql`cast(${cursor.tx_id} as xid8)` : sql`${cursor.tx_id}`
+    const txId = txIdParam(store, cursor.tx_id)
     const rows = await trx
       .selectFrom('outbox_events')
       .selectAll()
@@ -161,7 +178,7 @@ export async function outboxLag(store: Store): Promise<{ consumer: string; behin
   const cursors = await store.db.selectFrom('outbox_cursors').select(['consumer', 'tx_id', 'seq']).execute()
   const out: { consumer: string; behind: number }[] = []
   for (const c of cursors) {
-    const txId = store.caps.concurrentWriters ? sql`cast(${c.tx_id} as xid8)` : sql`${c.tx_id}`
+    const txId = txIdParam(store, c.tx_id)
     const row = await store.db
       .selectFrom('outbox_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -170,4 +187,9 @@ export async function outboxLag(store: Store): Promise<{ consumer: string; behin
     out.push({ consumer: c.consumer, behind: Number(row?.n ?? 0) })
   }
   return out
+}
+
+/** A cursor's transaction id as a query parameter of the engine's type. */
+export function txIdParam(store: Store, txId: string) {
+  return store.caps.concurrentWriters ? sql`cast(${txId} as xid8)` : sql`${txId}`
 }

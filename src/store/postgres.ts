@@ -43,3 +43,48 @@ export function openPostgres<DB>(
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   return { db, pool }
 }
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * Subscribes to a `NOTIFY` channel on a connection of its own, for as long as the returned function
+ * is not called. A lost connection is re-established after a short pause; wake-ups are only a
+ * shortcut (every listener also polls), so one missed meanwhile costs latency, not correctness.
+ */
+export async function listenPostgres(
+  pool: pg.Pool,
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
+  if (!CHANNEL.test(channel)) throw new Error(`invalid channel name ${channel}`)
+  let client: pg.PoolClient | undefined
+  let stopped = false
+  let retry: NodeJS.Timeout | undefined
+  const connect = async (): Promise<void> => {
+    const c = await pool.connect()
+    c.on('notification', (message) => {
+      if (message.channel === channel) onNotify()
+    })
+    c.on('error', () => {
+      c.release(true)
+      if (client === c) client = undefined
+      if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), 1000)
+    })
+    await c.query(`listen ${channel}`)
+    client = c
+    if (stopped) await release()
+  }
+  const release = async () => {
+    const c = client
+    client = undefined
+    if (!c) return
+    await c.query(`unlisten ${channel}`).catch(() => {})
+    c.release()
+  }
+  await connect()
+  return async () => {
+    stopped = true
+    if (retry) clearTimeout(retry)
+    await release()
+  }
+}

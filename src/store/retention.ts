@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely'
+import { txIdParam } from './outbox.js'
 import type { StoreTables } from './schema.js'
 import type { Store } from './store.js'
 
@@ -28,7 +29,7 @@ export async function purgeConsumedEvents(store: Store, before: string): Promise
     .limit(1)
     .executeTakeFirst()
   if (!slowest) return 0
-  const txId = store.caps.concurrentWriters ? sql`cast(${slowest.tx_id} as xid8)` : sql`${slowest.tx_id}`
+  const txId = txIdParam(store, slowest.tx_id)
   const result = await store.db
     .deleteFrom('outbox_events')
     .where(sql<boolean>`(tx_id, seq) <= (${txId}, ${slowest.seq})`)

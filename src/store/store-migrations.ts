@@ -70,4 +70,27 @@ export const storeMigrations: FxmMigration[] = [
       await db.schema.createIndex('jobs_lease').on('jobs').columns(['status', 'lease_expires_at']).execute()
     },
   },
+  {
+    name: '20261127_03_store_notify',
+    async up(db, caps) {
+      if (!caps.supportsNotify) return
+      // Statement-level: one wake-up per inserting statement, delivered at commit, merged per transaction.
+      for (const [table, channel] of [
+        ['jobs', 'fxm_jobs'],
+        ['outbox_events', 'fxm_outbox'],
+      ] as const) {
+        await sql
+          .raw(
+            `create or replace function ${channel}_notify() returns trigger language plpgsql as $$ ` +
+              `begin perform pg_notify('${channel}', ''); return null; end $$`,
+          )
+          .execute(db)
+        await sql
+          .raw(
+            `create trigger ${table}_notify after insert on ${table} for each statement execute function ${channel}_notify()`,
+          )
+          .execute(db)
+      }
+    },
+  },
 ]

@@ -1,7 +1,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { isPostgresUrl } from '../core/index.js'
 import { type Capabilities, type Engine, POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES } from './capabilities.js'
-import { openPostgres } from './postgres.js'
+import { listenPostgres, openPostgres } from './postgres.js'
 import type { StoreTables } from './schema.js'
 import { openSqlite } from './sqlite.js'
 
@@ -18,6 +18,12 @@ export interface Store {
   ping(): Promise<void>
   /** Engine and server version, for `fxm doctor`. */
   version(): Promise<string>
+  /**
+   * Calls `onNotify` whenever another process signals `channel` (PostgreSQL LISTEN/NOTIFY; the
+   * store's triggers signal `fxm_jobs` and `fxm_outbox` on every insert). Without `supportsNotify`
+   * it never calls. Returns the function that ends the subscription.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -36,19 +42,23 @@ export interface OpenStoreOptions {
 export function openStore(url: string, options: OpenStoreOptions = {}): Store {
   if (isPostgresUrl(url)) {
     const { db, pool } = openPostgres<StoreTables>(url, options)
-    return makeStore(db, POSTGRES_CAPABILITIES, redactUrl(url), async () => {
+    const listen = (channel: string, onNotify: () => void) => listenPostgres(pool, channel, onNotify)
+    return makeStore(db, POSTGRES_CAPABILITIES, redactUrl(url), listen, async () => {
       await db.destroy()
       await pool.end().catch(() => {})
     })
   }
   const { db } = openSqlite<StoreTables>(url)
-  return makeStore(db, SQLITE_CAPABILITIES, url, () => db.destroy())
+  // One process owns the SQLite file's work; in-process wake-ups are direct calls.
+  const listen = async () => async () => {}
+  return makeStore(db, SQLITE_CAPABILITIES, url, listen, () => db.destroy())
 }
 
 function makeStore(
   db: Kysely<StoreTables>,
   caps: Capabilities,
   location: string,
+  listen: Store['listen'],
   close: () => Promise<void>,
 ): Store {
   let closed = false
@@ -57,6 +67,7 @@ function makeStore(
     caps,
     db,
     location,
+    listen,
     transaction: (fn) => db.transaction().execute(fn),
     async ping() {
       await sql`select 1`.execute(db)
