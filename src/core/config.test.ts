@@ -38,6 +38,8 @@ describe('configuration', () => {
     expect(attempt).toThrow(/port \(FXM_PORT\)/)
     expect(() => loadConfig({ FXM_LOG_LEVEL: 'loud' }, cwd)).toThrow(/logLevel \(FXM_LOG_LEVEL\)/)
     expect(() => loadConfig({ FXM_DATABASE_URL: 'mysql://x' }, cwd)).toThrow(/FXM_DATABASE_URL/)
+    expect(() => loadConfig({ FXM_SECRET_KEY: 'too-short' }, cwd)).toThrow(/secretKey \(FXM_SECRET_KEY\)/)
+    expect(loadConfig({ FXM_SECRET_KEY: 'ab'.repeat(32) }, cwd).secretKey).toBe('ab'.repeat(32))
   })
 
   it('reads a config file, lets the environment win, and rejects unknown keys', () => {

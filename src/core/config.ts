@@ -18,6 +18,10 @@ export const SETTINGS = {
   logLevel: { env: 'FXM_LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent' },
   logFormat: { env: 'FXM_LOG_FORMAT', doc: 'json, pretty, or auto (pretty on a terminal, JSON otherwise)' },
   sessionTtlHours: { env: 'FXM_SESSION_TTL_HOURS', doc: 'Lifetime of a login session in hours' },
+  secretKey: {
+    env: 'FXM_SECRET_KEY',
+    doc: 'Key that encrypts stored source credentials: 32 bytes as 64 hex digits or base64 (default: generated into the data dir)',
+  },
   secureCookies: { env: 'FXM_SECURE_COOKIES', doc: 'Mark session cookies Secure (behind HTTPS)' },
   workerConcurrency: { env: 'FXM_WORKER_CONCURRENCY', doc: 'Jobs a worker runs at once' },
   pollIntervalMs: { env: 'FXM_POLL_INTERVAL_MS', doc: 'How often an idle worker looks for work' },
@@ -42,6 +46,10 @@ const configSchema = z
       .positive()
       .max(24 * 365)
       .default(12),
+    secretKey: z
+      .string()
+      .refine((v) => decodeSecretKey(v) !== null, 'must be 32 bytes: 64 hex digits or 44 base64 characters')
+      .optional(),
     secureCookies: booleanish.default(false),
     workerConcurrency: z.coerce.number().int().min(1).max(64).default(4),
     pollIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
@@ -120,4 +128,11 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): Record<string, unk
 /** True when the database URL selects PostgreSQL. */
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url)
+}
+
+/** The 32-byte key from its hex or base64 spelling, or null when it is neither. */
+export function decodeSecretKey(text: string): Buffer | null {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex')
+  const bytes = Buffer.from(text, 'base64')
+  return bytes.length === 32 && /^[A-Za-z0-9+/_-]{43}=?$/.test(text) ? bytes : null
 }

@@ -3,7 +3,14 @@
  * type with its closed set of codes, configuration and logging. It depends on nothing else in FXM.
  */
 export { type Clock, fixedClock, type ManualClock, systemClock, toIso } from './clock.js'
-export { type FxmConfig, isPostgresUrl, loadConfig, SETTINGS, type SettingName } from './config.js'
+export {
+  decodeSecretKey,
+  type FxmConfig,
+  isPostgresUrl,
+  loadConfig,
+  SETTINGS,
+  type SettingName,
+} from './config.js'
 export { ERROR_CODES, type ErrorCode, type FieldIssue, FxmError, toFxmError } from './errors.js'
 export { ID_PREFIXES, type IdKind, newId, randomSecret, ulid } from './ids.js'
 export { createLogger, type Logger, silentLogger } from './logger.js'

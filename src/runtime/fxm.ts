@@ -1,6 +1,7 @@
 import { type Clock, createLogger, type FxmConfig, type Logger, systemClock } from '../core/index.js'
 import { migrateToLatest, openStore, type Store } from '../store/index.js'
 import { ALL_MIGRATIONS } from './migrations.js'
+import { resolveSecretKey } from './secret-key.js'
 
 /** One running FXM: its configuration, store, clock and logger, shared by API and workers. */
 export interface Fxm {
@@ -8,6 +9,8 @@ export interface Fxm {
   store: Store
   clock: Clock
   logger: Logger
+  /** Encrypts stored secrets such as source credentials. */
+  secretKey: Buffer
   close(): Promise<void>
 }
 
@@ -42,6 +45,7 @@ export async function openFxm(config: FxmConfig, options: OpenFxmOptions = {}): 
     store,
     clock: options.clock ?? systemClock,
     logger,
+    secretKey: resolveSecretKey(config),
     close: () => store.close(),
   }
 }

@@ -1,4 +1,7 @@
+import { mkdtempSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FxmApp } from '../../src/api/index.js'
 import { seedTenant as seedCatalogTenant } from '../../src/catalog/fixtures.js'
 import { createApiKey, type Role } from '../../src/catalog/index.js'
@@ -19,7 +22,12 @@ export interface TestServer {
 /** Starts the full API (every module's routes) on an ephemeral port. */
 export async function startTestServer(engine: Engine, options: { clock?: Clock } = {}): Promise<TestServer> {
   const database = await createTestDatabase(engine)
-  const config = loadConfig({ FXM_DATABASE_URL: database.url, FXM_LOG_LEVEL: 'silent', FXM_PORT: '0' })
+  const config = loadConfig({
+    FXM_DATABASE_URL: database.url,
+    FXM_DATA_DIR: mkdtempSync(join(tmpdir(), 'fxm-data-')),
+    FXM_LOG_LEVEL: 'silent',
+    FXM_PORT: '0',
+  })
   const fxm = await openFxm(config, {
     migrate: true,
     logger: silentLogger(),
