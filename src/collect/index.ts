@@ -1,0 +1,49 @@
+/**
+ * collect: where data enters FXM. It owns sources (one per system a tenant feeds in, with its
+ * connection settings, encrypted credentials and state), native HTTP ingest, and the raw log:
+ * every accepted record kept as received, append-only and idempotent by (source, record id), so
+ * any source can be harmonized again after its mapping changes. Each stored batch commits with an
+ * outbox event `collect.batch.received` that the harmonize module consumes.
+ */
+export { checkEvent, MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type SoundEvent } from './envelope.js'
+export {
+  type EventResult,
+  type EventStatus,
+  type IngestOptions,
+  type IngestResult,
+  ingestBatch,
+} from './ingest.js'
+export { collectMigrations } from './migrations.js'
+export {
+  type IngestBatch,
+  listBatches,
+  listBatchesSchema,
+  type RawRecord,
+  readBatch,
+  readRawRecords,
+  type StoredBatch,
+} from './raw-log.js'
+export { MAX_BATCH_BYTES } from './routes/event-routes.js'
+export { registerCollectRoutes } from './routes.js'
+export {
+  type CollectDeps,
+  type CollectTables,
+  SOURCE_KINDS,
+  SOURCE_STATUSES,
+  type SourceKind,
+  type SourceStatus,
+} from './schema.js'
+export { SECRET_MASK } from './secrets.js'
+export {
+  createSource,
+  createSourceSchema,
+  deleteSource,
+  getSource,
+  listSources,
+  listSourcesSchema,
+  readSource,
+  type Source,
+  setSourceStatus,
+  updateSource,
+  updateSourceSchema,
+} from './sources.js'

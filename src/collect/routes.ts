@@ -1,0 +1,17 @@
+import type { FxmApp } from '../api/types.js'
+import type { IngestOptions } from './ingest.js'
+import { registerEventRoutes } from './routes/event-routes.js'
+import { registerSourceRoutes } from './routes/source-routes.js'
+import type { CollectDeps } from './schema.js'
+
+/**
+ * Registers the collect module's `/v1` routes: native ingest (`POST /v1/events`) and sources.
+ * `options.validate` is the per-event check the harmonize module provides for the native format.
+ *
+ * @example
+ * await buildServer({ ..., routes: [(app) => registerCollectRoutes(app, deps, { validate: checkNativeEvent })] })
+ */
+export function registerCollectRoutes(app: FxmApp, deps: CollectDeps, options: IngestOptions = {}): void {
+  registerEventRoutes(app, deps, options)
+  registerSourceRoutes(app, deps)
+}
