@@ -28,6 +28,8 @@ export function createLogger(
           '*.token',
           'secret',
           '*.secret',
+          'secrets',
+          '*.secrets',
           'req.headers.authorization',
           'req.headers.cookie',
           'res.headers["set-cookie"]',

@@ -1,5 +1,6 @@
 import { buildServer, type FxmApp } from '../api/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
+import { registerCollectRoutes } from '../collect/index.js'
 import type { Fxm } from './fxm.js'
 import { ALL_MIGRATIONS } from './migrations.js'
 import { fxmVersion } from './version.js'
@@ -22,6 +23,7 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
           secureCookies: fxm.config.secureCookies,
           sessionTtlHours: fxm.config.sessionTtlHours,
         }),
+      (app) => registerCollectRoutes(app, { ...deps, encryptionKey: fxm.secretKey }),
     ],
   })
 }

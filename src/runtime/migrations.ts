@@ -1,7 +1,10 @@
 import { catalogMigrations } from '../catalog/index.js'
+import { collectMigrations } from '../collect/index.js'
 import { type FxmMigration, storeMigrations } from '../store/index.js'
 
 /** Every module's migrations; their names order them. */
-export const ALL_MIGRATIONS: FxmMigration[] = [...storeMigrations, ...catalogMigrations].sort((a, b) =>
-  a.name.localeCompare(b.name),
-)
+export const ALL_MIGRATIONS: FxmMigration[] = [
+  ...storeMigrations,
+  ...catalogMigrations,
+  ...collectMigrations,
+].sort((a, b) => a.name.localeCompare(b.name))
