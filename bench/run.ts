@@ -7,12 +7,13 @@
 import { parseArgs } from 'node:util'
 import type { Engine } from '../src/store/index.js'
 import { type Benchmark, type RunOptions, runBenchmark } from './harness.js'
+import { importCsv } from './import-csv.js'
 import { ingestHttp } from './ingest-http.js'
 import { describeMachine } from './machine.js'
 import { rawInsert } from './raw-insert.js'
 import { consoleTable, repositoryRoot, updateBenchmarksMd, writeResults } from './results.js'
 
-const BENCHMARKS: Benchmark[] = [rawInsert, ingestHttp]
+const BENCHMARKS: Benchmark[] = [rawInsert, ingestHttp, importCsv]
 
 const DEFAULTS = { rows: 50_000, reps: 5, warmups: 1 }
 const QUICK = { rows: 5_000, reps: 2, warmups: 1 }

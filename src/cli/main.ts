@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { fxmVersion } from '../runtime/index.js'
 import { registerApiKeyCommands } from './commands/apikey.js'
 import { registerDoctorCommand } from './commands/doctor.js'
+import { registerImportCommand } from './commands/import.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerRunCommands } from './commands/run.js'
 import { registerTenantCommands } from './commands/tenant.js'
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTenantCommands(program)
   registerUserCommands(program)
   registerApiKeyCommands(program)
+  registerImportCommand(program)
   registerDoctorCommand(program)
   return program
 }

@@ -3,9 +3,30 @@
  * connection settings, encrypted credentials and state), native HTTP ingest, and the raw log:
  * every accepted record kept as received, append-only and idempotent by (source, record id), so
  * any source can be harmonized again after its mapping changes. Each stored batch commits with an
- * outbox event `collect.batch.received` that the harmonize module consumes.
+ * outbox event `collect.batch.received` that the harmonize module consumes. File import (CSV and
+ * JSON Lines, once or from a drop folder) stores rows through the same path, each with meta naming
+ * its file and line.
  */
 export { checkEvent, MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type SoundEvent } from './envelope.js'
+export {
+  type DropFolderOptions,
+  type DropFolderResult,
+  type DropFolderWatcher,
+  watchDropFolder,
+} from './import/drop-folder.js'
+export {
+  IMPORT_CHUNK_ROWS,
+  type ImportFileInput,
+  type ImportProgress,
+  type ImportSummary,
+  importFile,
+} from './import/import-file.js'
+export {
+  IMPORT_FORMATS,
+  type ImportFormat,
+  type ImportOptions,
+  importOptionsSchema,
+} from './import/options.js'
 export {
   type EventResult,
   type EventStatus,
@@ -28,6 +49,7 @@ export { registerCollectRoutes } from './routes.js'
 export {
   type CollectDeps,
   type CollectTables,
+  type RawRecordMeta,
   SOURCE_KINDS,
   SOURCE_STATUSES,
   type SourceKind,

@@ -79,4 +79,12 @@ export const collectMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    name: '20261127_23_collect_raw_record_meta',
+    async up(db, caps) {
+      // Where a record came from when it did not come over HTTP: `{ file, line, parseError? }` for
+      // file imports, so quarantine can name the row. Null for HTTP ingest, which stays as fast.
+      await db.schema.alterTable('raw_records').addColumn('meta', sql.raw(caps.types.json)).execute()
+    },
+  },
 ]

@@ -3,9 +3,12 @@ import { FxmError } from '../core/index.js'
 import type { Engine } from '../store/index.js'
 import type { CollectDb, RawRecordTable } from './schema.js'
 
-/** Rows per INSERT: 7 parameters each stays far below both engines' parameter limits. */
+/** Rows per INSERT: 7 or 8 parameters each stays far below both engines' parameter limits. */
 const CHUNK_ROWS = 500
 const COLUMNS = ['tenant_id', 'source_id', 'id', 'external_id', 'batch_id', 'received_at', 'payload'] as const
+// Rows that carry meta (file imports) bind one column more; HTTP batches keep the narrower INSERT.
+const META_COLUMNS = [...COLUMNS, 'meta'] as const
+type Column = (typeof META_COLUMNS)[number]
 // Compiled INSERTs by engine and row count. Building and compiling a 500-row query is a good part
 // of a batch's cost; the text only depends on the engine and the row count.
 const templates = new Map<string, CompiledQuery>()
@@ -29,10 +32,11 @@ export async function appendRawRecords(
   )
   for (let start = 0; start < ordered.length; start += CHUNK_ROWS) {
     const chunk = ordered.slice(start, start + CHUNK_ROWS)
+    const columns = chunk.some((row) => row.meta != null) ? META_COLUMNS : COLUMNS
     const parameters: unknown[] = []
-    for (const row of chunk) for (const column of COLUMNS) parameters.push(row[column])
+    for (const row of chunk) for (const column of columns) parameters.push(row[column] ?? null)
     const result = await db.executeQuery<{ id: string }>({
-      ...insertTemplate(db, engine, chunk.length),
+      ...insertTemplate(db, engine, chunk.length, columns),
       parameters,
     })
     for (const row of result.rows) inserted.add(row.id)
@@ -40,19 +44,24 @@ export async function appendRawRecords(
   return inserted
 }
 
-function insertTemplate(db: CollectDb, engine: Engine, count: number): CompiledQuery {
-  const key = `${engine}:${count}`
+function insertTemplate(
+  db: CollectDb,
+  engine: Engine,
+  count: number,
+  columns: readonly Column[],
+): CompiledQuery {
+  const key = `${engine}:${count}:${columns.length}`
   const cached = templates.get(key)
   if (cached) return cached
-  // Each value is its column's name, to check below that parameters come row by row in COLUMNS order.
-  const row = Object.fromEntries(COLUMNS.map((c) => [c, c])) as RawRecordTable
+  // Each value is its column's name, to check below that parameters come row by row in column order.
+  const row = Object.fromEntries(columns.map((c) => [c, c])) as RawRecordTable
   const template = db
     .insertInto('raw_records')
     .values(Array.from({ length: count }, () => row))
     .onConflict((oc) => oc.columns(['tenant_id', 'source_id', 'external_id']).doNothing())
     .returning('id')
     .compile()
-  const expected = Array.from({ length: count }, () => COLUMNS).flat()
+  const expected = Array.from({ length: count }, () => columns).flat()
   if (template.parameters.length !== expected.length || template.parameters.some((p, i) => p !== expected[i]))
     throw new FxmError('internal', 'The raw record INSERT does not take its parameters in column order')
   if (templates.size >= MAX_TEMPLATES) templates.clear()

@@ -2,13 +2,14 @@ import type { Kysely } from 'kysely'
 import type { z } from 'zod'
 import { type Principal, requireRead } from '../catalog/index.js'
 import { FxmError } from '../core/index.js'
-import type { StoreTables } from '../store/index.js'
+import { parseJson, type StoreTables } from '../store/index.js'
 import { decodeCursor, type Page, pageQuerySchema, parseInput, toPage } from './input.js'
 import {
   type CollectDeps,
   type CollectTables,
   collectDb,
   type IngestBatchTable,
+  type RawRecordMeta,
   type RawRecordTable,
 } from './schema.js'
 import { loadSource } from './sources.js'
@@ -22,6 +23,11 @@ export interface RawRecord {
   receivedAt: string
   /** The record as received (parsed from the stored JSON text). */
   payload: Record<string, unknown>
+  /**
+   * For records read from a file: the file, the line, and `parseError` when the row could not be
+   * read (quarantine it with that reason). Null for HTTP ingest.
+   */
+  meta: RawRecordMeta | null
 }
 
 /** One request's worth of events and what became of them. */
@@ -153,5 +159,6 @@ function toRawRecord(row: RawRecordTable): RawRecord {
     batchId: row.batch_id,
     receivedAt: row.received_at,
     payload: payload as Record<string, unknown>,
+    meta: row.meta == null ? null : parseJson<RawRecordMeta>(row.meta),
   }
 }

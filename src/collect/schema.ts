@@ -56,6 +56,20 @@ export type RawRecordTable = {
   received_at: string
   /** The record as received, JSON text (text on both engines: jsonb would reorder keys). */
   payload: string
+  /** JSON `RawRecordMeta` for records read from a file; null (or left out) for HTTP ingest. */
+  meta?: string | null
+}
+
+/**
+ * Where a raw record came from when it was read from a file: the file's base name and the line its
+ * row starts on (1 is the first line, usually the header). `parseError` says why the row could not
+ * be read as a record; its payload is then `{ "_unparsed": "<line text>" }` (or, for a row with
+ * invalid bytes, the row with U+FFFD in their place), and harmonize quarantines it.
+ */
+export interface RawRecordMeta {
+  file: string
+  line: number
+  parseError?: string
 }
 
 export type IngestBatchTable = {

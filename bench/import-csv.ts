@@ -1,0 +1,235 @@
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { seedTenant } from '../src/catalog/fixtures.js'
+import { catalogMigrations } from '../src/catalog/index.js'
+import { CsvReader } from '../src/collect/import/csv-reader.js'
+import { csvShape, type FileRecord, FileRecords } from '../src/collect/import/file-records.js'
+import {
+  type CollectDeps,
+  collectMigrations,
+  createSource,
+  IMPORT_CHUNK_ROWS,
+  type ImportOptions,
+  importFile,
+} from '../src/collect/index.js'
+import { systemClock, ulid } from '../src/core/index.js'
+import { migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
+import { chunks } from './fact-rows.js'
+import type { Benchmark, RunOptions, TimedPath } from './harness.js'
+import type { ScratchDatabase } from './scratch.js'
+
+/** Rows per INSERT statement of the baseline, as FXM's raw log writes them. */
+const STATEMENT_ROWS = 500
+const COLUMNS = ['tenant_id', 'source_id', 'id', 'external_id', 'batch_id', 'received_at', 'payload', 'meta']
+const HEADER = 'Belegart;Belegnr;Pos;Belegdatum;Kundennr;Artikelnr;Menge;Nettobetrag;Waehrung;Text'
+
+/**
+ * CSV file import end to end: `importFile` streams a 10-column, `;`-separated file (a German ERP
+ * order export, about 110 bytes a row) from disk, parses it, keys every row and stores it in the
+ * raw log with its meta, committing chunks with their batch rows and outbox events. The baseline
+ * inserts the very rows FXM stores (same keys, payloads and meta, prepared beforehand) into the
+ * same table by the plain driver, in transactions of the same size.
+ */
+export const importCsv: Benchmark = {
+  name: 'import-csv',
+  description:
+    'fxm import of a 10-column ;-separated CSV file (German ERP order lines, about 110 bytes a row): read ' +
+    'from disk, parsed, keyed by content hash (default) or by id columns, stored in the raw log with meta ' +
+    '{file, line}, batch rows and outbox events. Raw driver: the same rows (content keys) prepared ' +
+    'beforehand and inserted into raw_records by better-sqlite3 or pg prepared multi-row INSERTs.',
+  unit: 'rows/s',
+  settings: {
+    'rows per transaction': IMPORT_CHUNK_ROWS,
+    'rows per INSERT': STATEMENT_ROWS,
+    keys: 'content hash (22-character SHA-256 prefix, random order) or id columns Belegnr,Pos (ascending)',
+  },
+  async paths(database: ScratchDatabase, options: RunOptions) {
+    const dir = mkdtempSync(join(tmpdir(), 'fxm-bench-import-'))
+    const path = join(dir, 'orders.csv')
+    await writeOrders(path, options.rows)
+    const store = openStore(database.url, { maxConnections: 4 })
+    await migrateToLatest(store, [...storeMigrations, ...catalogMigrations, ...collectMigrations])
+    const deps: CollectDeps = { store, clock: systemClock, encryptionKey: Buffer.alloc(32, 1) }
+    const seeded = await seedTenant(deps, 'bench')
+    const source = await createSource(deps, seeded.system, { name: 'erp', kind: 'file' })
+    const rows = rawRows(path, seeded.tenant.id, source.id)
+    const raw =
+      database.engine === 'sqlite'
+        ? sqliteRawPath(database.url, rows)
+        : await postgresRawPath(database.url, rows)
+    const fxmPath = (name: string, importOptions: ImportOptions): TimedPath => ({
+      name,
+      baseline: false,
+      reset: () => emptyTables(store),
+      run: async () => {
+        const summary = await importFile(deps, seeded.system, { source: 'erp', path, options: importOptions })
+        if (summary.accepted !== options.rows) throw new Error(`import accepted ${summary.accepted} rows`)
+      },
+      verify: async () => expectCount(await countRaw(store), options.rows),
+    })
+    return {
+      paths: [
+        raw.path,
+        fxmPath('FXM import, content keys', {}),
+        fxmPath('FXM import, id columns', { idColumns: ['Belegnr', 'Pos'] }),
+      ],
+      close: async () => {
+        await raw.close()
+        await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+/** Writes `count` order lines, streaming, as an ERP would export them. */
+async function writeOrders(path: string, count: number): Promise<void> {
+  const out = createWriteStream(path)
+  out.write(`${HEADER}\n`)
+  for (let i = 0; i < count; i++) {
+    const amount = `${(i % 997) + 1},${String(i % 100).padStart(2, '0')}`
+    const line = `AU;${4000 + Math.floor(i / 5)};${(i % 5) * 10};31.03.2025;K-${10_000 + (i % 2000)};A-${i % 5000};${1 + (i % 40)};${amount};EUR;"Schrauben M${4 + (i % 8)}; Edelstahl"\n`
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()))
+}
+
+type RawRow = (string | null)[]
+
+/** The rows FXM stores for the file, keyed by content, computed once outside the timed runs. */
+function rawRows(path: string, tenantId: string, sourceId: string): RawRow[] {
+  const reader = new CsvReader({
+    delimiter: null,
+    quote: '"',
+    header: true,
+    columns: null,
+    encoding: 'utf-8',
+  })
+  const rows = [...reader.push(readFileSync(path, 'utf8')), ...reader.end()]
+  const records = new FileRecords('orders.csv', null)
+  const shape = csvShape(reader.columns ?? [])
+  const start = Date.parse('2026-03-01T00:00:00.000Z')
+  return rows.map((row, i) => {
+    const r: FileRecord = records.parsed(row.line, row.text, row.fields ?? [], shape, null)
+    const batch = `bat_${ulid(start + Math.floor(i / IMPORT_CHUNK_ROWS))}`
+    const meta = JSON.stringify(r.meta)
+    return [
+      tenantId,
+      sourceId,
+      `raw_${ulid(start + i)}`,
+      r.externalId,
+      batch,
+      '2026-03-01T10:00:00.000Z',
+      r.payload,
+      meta,
+    ]
+  })
+}
+
+function insertSql(rowCount: number, placeholder: (index: number) => string): string {
+  const tuples: string[] = []
+  for (let r = 0; r < rowCount; r++)
+    tuples.push(`(${COLUMNS.map((_, c) => placeholder(r * COLUMNS.length + c)).join(', ')})`)
+  return `insert into raw_records (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`
+}
+
+function sqliteRawPath(url: string, rows: RawRow[]): { path: TimedPath; close(): Promise<void> } {
+  const db = new Database(url)
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 10000')
+  db.pragma('synchronous = NORMAL')
+  const statements = new Map<number, Database.Statement>()
+  const statementFor = (n: number) => {
+    let statement = statements.get(n)
+    if (!statement) {
+      statement = db.prepare(insertSql(n, () => '?'))
+      statements.set(n, statement)
+    }
+    return statement
+  }
+  const insert = db.transaction((slice: RawRow[]) => {
+    for (const batch of chunks(slice, STATEMENT_ROWS)) statementFor(batch.length).run(batch.flat())
+  })
+  return {
+    path: {
+      name: 'raw driver',
+      baseline: true,
+      reset: async () => {
+        db.exec('delete from raw_records')
+        db.exec('pragma wal_checkpoint(TRUNCATE)')
+      },
+      run: async () => {
+        for (const slice of chunks(rows, IMPORT_CHUNK_ROWS)) insert(slice)
+      },
+      verify: async () => {
+        const row = db.prepare('select count(*) as n from raw_records').get() as { n: number }
+        expectCount(Number(row.n), rows.length)
+      },
+    },
+    close: async () => {
+      db.close()
+    },
+  }
+}
+
+async function postgresRawPath(
+  url: string,
+  rows: RawRow[],
+): Promise<{ path: TimedPath; close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const texts = new Map<number, string>()
+  const textFor = (n: number) => {
+    let text = texts.get(n)
+    if (!text) {
+      text = insertSql(n, (i) => `$${i + 1}`)
+      texts.set(n, text)
+    }
+    return text
+  }
+  return {
+    path: {
+      name: 'raw driver',
+      baseline: true,
+      reset: async () => {
+        await client.query('delete from raw_records')
+        await client.query('vacuum analyze raw_records')
+      },
+      run: async () => {
+        for (const slice of chunks(rows, IMPORT_CHUNK_ROWS)) {
+          await client.query('begin')
+          for (const batch of chunks(slice, STATEMENT_ROWS)) {
+            const name = `bench_import_insert_${batch.length}`
+            await client.query({ name, text: textFor(batch.length), values: batch.flat() })
+          }
+          await client.query('commit')
+        }
+      },
+      verify: async () => {
+        const result = await client.query('select count(*)::int as n from raw_records')
+        expectCount(Number(result.rows[0]?.n), rows.length)
+      },
+    },
+    close: () => client.end(),
+  }
+}
+
+async function emptyTables(store: Store): Promise<void> {
+  for (const table of ['raw_records', 'ingest_batches', 'outbox_events'])
+    await sql`delete from ${sql.table(table)}`.execute(store.db)
+  if (store.engine === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db)
+  else await sql`vacuum analyze raw_records`.execute(store.db)
+}
+
+async function countRaw(store: Store): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*) as n from raw_records`.execute(store.db)
+  return Number(rows[0]?.n)
+}
+
+function expectCount(actual: number, expected: number): void {
+  if (actual !== expected) throw new Error(`raw_records holds ${actual} rows, expected ${expected}`)
+}
