@@ -57,6 +57,24 @@ export {
   updateContact,
   updateContactSchema,
 } from './contacts.js'
+export {
+  type AccountMergeCounts,
+  type AliasKey,
+  aliasKeyOf,
+  createEntities,
+  type EntityFields,
+  type EntitySnapshot,
+  findByNaturalKey,
+  type IdentityDb,
+  type IdentityEntityType,
+  linkAliases,
+  loadEntities,
+  lookupAliases,
+  type RejectedUpdate,
+  repointAccount,
+  tenantTimeZone,
+  updateEntities,
+} from './identity.js'
 export { type Page, type PageQuery, pageQuerySchema } from './input.js'
 export { catalogMigrations } from './migrations.js'
 export { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.js'

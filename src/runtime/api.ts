@@ -1,6 +1,7 @@
 import { buildServer, type FxmApp } from '../api/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
 import { registerCollectRoutes } from '../collect/index.js'
+import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../harmonize/index.js'
 import type { Fxm } from './fxm.js'
 import { ALL_MIGRATIONS } from './migrations.js'
 import { fxmVersion } from './version.js'
@@ -23,7 +24,14 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
           secureCookies: fxm.config.secureCookies,
           sessionTtlHours: fxm.config.sessionTtlHours,
         }),
-      (app) => registerCollectRoutes(app, { ...deps, encryptionKey: fxm.secretKey }),
+      // POST /v1/events speaks FXM's native event format; each event is checked against it on arrival.
+      (app) =>
+        registerCollectRoutes(
+          app,
+          { ...deps, encryptionKey: fxm.secretKey },
+          { validate: validateNativeEvent },
+        ),
+      (app) => registerHarmonizeRoutes(app, deps, { io: harmonizeIo() }),
     ],
   })
 }

@@ -1,5 +1,6 @@
 import { catalogMigrations } from '../catalog/index.js'
 import { collectMigrations } from '../collect/index.js'
+import { harmonizeMigrations } from '../harmonize/index.js'
 import { type FxmMigration, storeMigrations } from '../store/index.js'
 
 /** Every module's migrations; their names order them. */
@@ -7,4 +8,5 @@ export const ALL_MIGRATIONS: FxmMigration[] = [
   ...storeMigrations,
   ...catalogMigrations,
   ...collectMigrations,
+  ...harmonizeMigrations,
 ].sort((a, b) => a.name.localeCompare(b.name))

@@ -1,5 +1,7 @@
 import { purgeExpiredSessions } from '../catalog/index.js'
+import { harmonizeIo, runHarmonizeOnce } from '../harmonize/index.js'
 import { type JobHandler, JobWorker, purgeConsumedEvents, purgeFinishedJobs } from '../store/index.js'
+import { type OutboxConsumer, startConsumerLoop } from './consumer-loop.js'
 import type { Fxm } from './fxm.js'
 import { type RecurringJob, scheduleRecurring } from './schedule.js'
 
@@ -22,9 +24,16 @@ export function jobHandlers(): Record<string, JobHandler> {
   }
 }
 
+/** The outbox consumers of every module, in the order data flows through them. */
+export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
+  const deps = { store: fxm.store, clock: fxm.clock }
+  const io = harmonizeIo()
+  return [{ name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) }]
+}
+
 /**
- * A worker of a running FXM: runs due jobs and, once a minute, makes sure each recurring job's
- * current period is scheduled (safe from any number of processes).
+ * A worker of a running FXM: runs due jobs, keeps the outbox consumers caught up, and once a minute
+ * makes sure each recurring job's current period is scheduled (safe from any number of processes).
  */
 export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; worker: JobWorker } {
   const worker = new JobWorker(fxm.store, {
@@ -35,6 +44,7 @@ export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; 
     pollIntervalMs: fxm.config.pollIntervalMs,
   })
   let timer: NodeJS.Timeout | undefined
+  let consumers: ReturnType<typeof startConsumerLoop> | undefined
   const schedule = () =>
     scheduleRecurring(fxm.store, fxm.clock, RECURRING_JOBS).catch((error) =>
       fxm.logger.warn({ err: error }, 'could not schedule recurring jobs'),
@@ -45,9 +55,16 @@ export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; 
       void schedule()
       timer = setInterval(schedule, 60_000)
       worker.start()
+      consumers = startConsumerLoop(
+        fxm.store,
+        fxm.logger.child({ component: 'consumers' }),
+        outboxConsumers(fxm),
+        fxm.config.pollIntervalMs,
+      )
     },
     async stop() {
       if (timer) clearInterval(timer)
+      await consumers?.stop()
       await worker.stop()
     },
   }

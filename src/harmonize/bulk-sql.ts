@@ -1,0 +1,62 @@
+import { CompiledQuery, sql } from 'kysely'
+import type { StoreHandle } from './schema.js'
+
+/**
+ * Multi-row statements for the hot path, without building a query tree of thousands of nodes per
+ * batch. Values are always bound parameters; only the caller's constant table and column names
+ * go into the text. The placeholder syntax is learned from Kysely's own compiler for the handle
+ * (`?` on SQLite, `$1` on PostgreSQL), so no engine is named here.
+ */
+
+function placeholders(db: StoreHandle): (n: number) => string {
+  return sql`${0}`.compile(db).sql === '?' ? () => '?' : (n) => `$${n}`
+}
+
+const quote = (name: string) => `"${name}"`
+
+/**
+ * `insert into <table> (<columns>) values (...), (...) <tail>`, in statements of at most 30,000
+ * parameters (both engines allow more). Returns the rows inserted or updated.
+ *
+ * @example
+ * await insertValues(trx, 'fact_feedback', ['tenant_id', 'id'], [['ten_1', 'fct_1']], 'on conflict do nothing')
+ */
+export async function insertValues(
+  db: StoreHandle,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  tail = '',
+): Promise<number> {
+  const mark = placeholders(db)
+  const perStatement = Math.max(1, Math.floor(30_000 / columns.length))
+  let written = 0
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const slice = rows.slice(start, start + perStatement)
+    const params: unknown[] = []
+    for (const row of slice) for (const value of row) params.push(value ?? null)
+    const text = statementText(mark, table, columns, slice.length, tail)
+    const result = await db.executeQuery(CompiledQuery.raw(text, params))
+    written += Number(result.numAffectedRows ?? 0)
+  }
+  return written
+}
+
+function statementText(
+  mark: (n: number) => string,
+  table: string,
+  columns: string[],
+  count: number,
+  tail: string,
+): string {
+  let values: string
+  if (mark(1) === mark(2)) {
+    // Positional placeholders (`?`): every row reads the same.
+    values = new Array<string>(count).fill(`(${columns.map(() => mark(0)).join(', ')})`).join(', ')
+  } else {
+    const tuples: string[] = []
+    for (let r = 0, n = 0; r < count; r++) tuples.push(`(${columns.map(() => mark(++n)).join(', ')})`)
+    values = tuples.join(', ')
+  }
+  return `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values ${values} ${tail}`
+}

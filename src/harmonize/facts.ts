@@ -1,0 +1,285 @@
+import { sql } from 'kysely'
+import { ulid } from '../core/index.js'
+import { insertValues } from './bulk-sql.js'
+import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
+import { dayIn } from './day.js'
+import type { Identities } from './identity.js'
+import type { HarmonizeTables, StoreHandle } from './schema.js'
+
+type Value = string | number | null
+type FactOf<T extends FactType> = Extract<CanonicalRecord, { type: T }>
+
+const COMMON = [
+  'tenant_id',
+  'id',
+  'source_id',
+  'external_id',
+  'batch_id',
+  'raw_id',
+  'occurred_at',
+  'day',
+  'recorded_at',
+  'updated_at',
+]
+const PARTNER = ['account_id', 'product_id', 'product_group_id']
+
+/** The fact table of each fact type. */
+export const FACT_TABLES = {
+  interaction: 'fact_interactions',
+  order_line: 'fact_order_lines',
+  delivery: 'fact_deliveries',
+  complaint: 'fact_complaints',
+  feedback: 'fact_feedback',
+  availability: 'fact_availability',
+} as const satisfies Record<FactType, keyof HarmonizeTables>
+
+/**
+ * Ids for the facts of one batch: `fct_` and a ULID whose last four characters count up, so one
+ * random draw serves a whole batch and its facts sort in recording order.
+ *
+ * @example
+ * const next = factIds(clock.now()); next() // 'fct_01JDQ3Z5R8M4W2C7K9T6B10000'
+ */
+export function factIds(now: number, prefix = 'fct'): () => string {
+  const base = `${prefix}_${ulid(now).slice(0, 22)}`
+  let n = 0
+  return () => {
+    let counter = ''
+    for (let i = 0, v = n++; i < 4; i++, v = Math.floor(v / 32)) counter = ALPHABET[v % 32] + counter
+    return base + counter
+  }
+}
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+type Ids = Pick<Identities, 'idOf' | 'groupOfProduct'>
+
+/**
+ * The type-specific columns of each fact and how a canonical record fills them, references
+ * resolved. With `occurred_at` and `day` they are the fact's content: a replay that changes none
+ * of them changes nothing. Values come as arrays in column order: batches are built row by row.
+ */
+const CONTENT: { [T in FactType]: { columns: string[]; values: (fact: FactOf<T>, ids: Ids) => Value[] } } = {
+  interaction: {
+    columns: ['kind', ...PARTNER, 'contact_id', 'query'],
+    values: (f, ids) => [
+      f.kind,
+      ...partner(ids, f.account, f.product, f.productGroup),
+      ids.idOf('contact', f.contact),
+      f.query ?? null,
+    ],
+  },
+  order_line: {
+    columns: [
+      'kind',
+      ...PARTNER,
+      'contact_id',
+      'order_ref',
+      'quantity',
+      'net_amount',
+      'currency',
+      'channel',
+      'original_external_id',
+      'original_fact_id',
+    ],
+    values: (f, ids) => [
+      f.kind,
+      ...partner(ids, f.account, f.product, f.productGroup),
+      ids.idOf('contact', f.contact),
+      f.orderRef,
+      // Returns and cancellations are negative lines, whatever sign the source used.
+      f.kind === 'order' ? f.quantity : -Math.abs(f.quantity),
+      f.kind === 'order' ? f.netAmount : -Math.abs(f.netAmount),
+      f.currency,
+      f.channel ?? null,
+      f.originalExternalId ?? null,
+      // Filled in by linkOriginals once the batch's rows are known.
+      null,
+    ],
+  },
+  delivery: {
+    columns: [
+      ...PARTNER,
+      'order_ref',
+      'promised_date',
+      'delivered_date',
+      'quantity_ordered',
+      'quantity_delivered',
+      'quantity_rejected',
+    ],
+    values: (f, ids) => [
+      ...partner(ids, f.supplier, f.product, f.productGroup),
+      f.orderRef,
+      f.promisedDate,
+      f.deliveredDate ?? null,
+      f.quantityOrdered,
+      f.quantityDelivered,
+      f.quantityRejected ?? 0,
+    ],
+  },
+  complaint: {
+    columns: [...PARTNER, 'reason_code', 'severity', 'closed_at'],
+    values: (f, ids) => [
+      ...partner(ids, f.account, f.product, undefined),
+      f.reasonCode,
+      f.severity ?? null,
+      f.closedAt === undefined ? null : new Date(f.closedAt).toISOString(),
+    ],
+  },
+  feedback: {
+    columns: ['kind', 'account_id', 'contact_id', 'score', 'comment', 'reason_code'],
+    values: (f, ids) => [
+      f.kind,
+      ids.idOf('account', f.account),
+      ids.idOf('contact', f.contact),
+      f.score ?? null,
+      f.comment ?? null,
+      f.reasonCode ?? null,
+    ],
+  },
+  availability: {
+    columns: ['product_id', 'product_group_id', 'in_stock'],
+    values: (f, ids) => {
+      const product = ids.idOf('product', f.product)
+      const group = ids.idOf('product_group', f.productGroup) ?? ids.groupOfProduct(product)
+      return [product, group, f.inStock ? 1 : 0]
+    },
+  },
+}
+
+// The partner account, the product, and the product group: given, or the product's own.
+function partner(ids: Ids, account: EntityRef, product?: EntityRef, group?: EntityRef): Value[] {
+  const productId = ids.idOf('product', product)
+  const groupId = ids.idOf('product_group', group) ?? ids.groupOfProduct(productId)
+  return [ids.idOf('account', account), productId, groupId]
+}
+
+/** Where a fact row comes from and when it is recorded. */
+export interface FactContext {
+  tenantId: string
+  sourceId: string
+  batchId: string | null
+  rawId: string | null
+  timeZone: string
+  nowIso: string
+  /** The id of the next new fact (see `factIds`). */
+  nextId: () => string
+}
+
+/** One fact ready to write: its values in the order of `factColumns(type)`. */
+export interface FactRow {
+  externalId: string
+  /** A return or cancellation, to be linked to its original line. */
+  reversal: boolean
+  /** The external id of the line it reverses, if it names one. */
+  originalExternalId: string | null
+  values: Value[]
+}
+
+/** The columns of a fact table, in the order `factRow` fills them. */
+export function factColumns(type: FactType): string[] {
+  return [...COMMON, ...CONTENT[type].columns]
+}
+
+// `2026-03-02T10:00:00.000Z`: already how the store keeps instants.
+const STORE_INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
+function isStoreInstant(text: string): boolean {
+  return text.length === 24 && STORE_INSTANT.test(text)
+}
+
+/** The row of a fact: common columns, then its content. */
+export function factRow(fact: CanonicalRecord, ids: Ids, ctx: FactContext): FactRow {
+  const occurred = Date.parse(fact.occurredAt)
+  const content = (CONTENT[fact.type].values as (f: CanonicalRecord, ids: Ids) => Value[])(fact, ids)
+  const values: Value[] = [
+    ctx.tenantId,
+    ctx.nextId(),
+    ctx.sourceId,
+    fact.externalId,
+    ctx.batchId,
+    ctx.rawId,
+    isStoreInstant(fact.occurredAt) ? fact.occurredAt : new Date(occurred).toISOString(),
+    // Availability is stated per day; every other fact counts on the tenant's day it happened.
+    fact.type === 'availability' ? fact.day : dayIn(occurred, ctx.timeZone),
+    ctx.nowIso,
+    ctx.nowIso,
+  ]
+  for (const v of content) values.push(v)
+  const reversal = fact.type === 'order_line' && fact.kind !== 'order'
+  const originalExternalId = (fact.type === 'order_line' && fact.originalExternalId) || null
+  return { externalId: fact.externalId, reversal, originalExternalId, values }
+}
+
+// Columns a replay may change; the key and the recording columns are not content.
+const NOT_CONTENT = new Set([
+  'tenant_id',
+  'id',
+  'source_id',
+  'external_id',
+  'batch_id',
+  'raw_id',
+  'recorded_at',
+  'updated_at',
+])
+
+/**
+ * Writes fact rows of one type with multi-row upserts on the idempotency key `(tenant, source,
+ * external id)`: a new fact is inserted, a changed one updated in place (keeping its id), an
+ * identical one left alone. Returns how many rows were inserted or changed.
+ */
+export async function upsertFacts(db: StoreHandle, type: FactType, rows: FactRow[]): Promise<number> {
+  if (rows.length === 0) return 0
+  const table = FACT_TABLES[type]
+  const columns = factColumns(type)
+  const content = columns.filter((c) => !NOT_CONTENT.has(c))
+  const set = [...content, 'batch_id', 'raw_id', 'updated_at'].map((c) => `"${c}" = excluded."${c}"`)
+  const changed = content.map((c) => `"${table}"."${c}" is distinct from excluded."${c}"`)
+  const upsert = `on conflict (tenant_id, source_id, external_id) do update set ${set.join(', ')}
+    where ${changed.join(' or ')}`
+  return insertValues(
+    db,
+    table,
+    columns,
+    rows.map((r) => r.values),
+    upsert,
+  )
+}
+
+/** A fact as the metrics rollups need to find it. */
+export interface RecordedFact {
+  type: FactType
+  id: string
+  accountId: string | null
+  productGroupId: string | null
+  day: string
+}
+
+/**
+ * The facts a harmonize batch inserted or changed (by the `batchId` of its
+ * `harmonize.facts.recorded` event): what a rollup has to recount.
+ *
+ * @example
+ * const facts = await readBatchFacts(trx, event.tenantId, String(event.payload.batchId))
+ */
+export async function readBatchFacts(
+  db: StoreHandle,
+  tenantId: string,
+  batchId: string,
+): Promise<RecordedFact[]> {
+  const out: RecordedFact[] = []
+  for (const [type, table] of Object.entries(FACT_TABLES) as [FactType, string][]) {
+    const account = type === 'availability' ? sql`null` : sql.ref('account_id')
+    const group = type === 'feedback' ? sql`null` : sql.ref('product_group_id')
+    const { rows } = await sql<{
+      id: string
+      account_id: string | null
+      product_group_id: string | null
+      day: string
+    }>`
+      select id, ${account} as account_id, ${group} as product_group_id, day from ${sql.table(table)}
+      where tenant_id = ${tenantId} and batch_id = ${batchId} order by id`.execute(db)
+    for (const r of rows) {
+      out.push({ type, id: r.id, accountId: r.account_id, productGroupId: r.product_group_id, day: r.day })
+    }
+  }
+  return out
+}
