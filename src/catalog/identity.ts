@@ -36,7 +36,7 @@ export interface AliasKey {
  * existing ones on update.
  */
 export interface EntityFields {
-  account: Omit<z.input<typeof createAccountSchema>, 'ownerUserId'>
+  account: z.input<typeof createAccountSchema>
   product_group: Omit<z.input<typeof createProductGroupSchema>, 'parentId'>
   product: z.input<typeof createProductSchema>
   contact: Omit<z.input<typeof createContactSchema>, 'jobTitle'>
@@ -279,6 +279,7 @@ const DEFAULTS: Record<IdentityEntityType, Row> = {
 const COLUMNS: Record<string, string> = {
   parentId: 'parent_id',
   sizeBand: 'size_band',
+  ownerUserId: 'owner_user_id',
   productGroupId: 'product_group_id',
   supplierAccountId: 'supplier_account_id',
   accountId: 'account_id',
@@ -532,4 +533,27 @@ async function isDescendant(db: IdentityDb, tenantId: string, id: string, ancest
     if (current === ancestorId) return true
   }
   return false
+}
+
+/**
+ * Active users of a tenant by login e-mail (lower-cased key → user id), for owners named by e-mail.
+ */
+export async function usersByEmail(
+  db: IdentityDb,
+  tenantId: string,
+  emails: string[],
+): Promise<Map<string, string>> {
+  const wanted = [...new Set(emails.map((e) => e.toLowerCase()))]
+  const out = new Map<string, string>()
+  for (const part of chunked(wanted)) {
+    const rows = await cat(db)
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('tenant_id', '=', tenantId)
+      .where('email', 'in', part)
+      .where('disabled_at', 'is', null)
+      .execute()
+    for (const r of rows) out.set(r.email, r.id)
+  }
+  return out
 }

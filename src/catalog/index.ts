@@ -74,6 +74,7 @@ export {
   repointAccount,
   tenantTimeZone,
   updateEntities,
+  usersByEmail,
 } from './identity.js'
 export { type Page, type PageQuery, pageQuerySchema } from './input.js'
 export { catalogMigrations } from './migrations.js'

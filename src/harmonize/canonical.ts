@@ -154,6 +154,8 @@ export const entityUpsertSchema = z.discriminatedUnion('entity', [
       industry: z.string().max(100).optional(),
       region: z.string().max(100).optional(),
       sizeBand: z.string().max(50).optional(),
+      /** Login e-mail of the user who owns the account (its sales rep); an unknown e-mail is ignored. */
+      owner: z.string().min(3).max(320).optional(),
       attributes: z.record(z.string(), z.unknown()).optional(),
     })
     .strict(),

@@ -8,6 +8,7 @@ import {
   linkAliases,
   loadEntities,
   updateEntities,
+  usersByEmail,
 } from '../catalog/index.js'
 import type { Clock } from '../core/index.js'
 import type { EntityRef, EntityUpsert } from './canonical.js'
@@ -31,11 +32,12 @@ export type Resolve = (type: IdentityEntityType, ref: EntityRef | undefined) => 
 export type Fields = Partial<EntityFields[IdentityEntityType]>
 
 /** The catalog fields an entity upsert sets, with its references resolved. */
-export function fieldsOf(e: EntityUpsert, resolve: Resolve): Fields {
+export function fieldsOf(e: EntityUpsert, resolve: Resolve, owners: Map<string, string> = new Map()): Fields {
   switch (e.entity) {
     case 'account':
       return {
         name: e.name,
+        ownerUserId: e.owner ? owners.get(e.owner.toLowerCase()) : undefined,
         kind: e.kind,
         industry: e.industry,
         region: e.region,
@@ -82,6 +84,11 @@ export class EntityWriter {
 
   knows(key: string): boolean {
     return this.found.has(key)
+  }
+
+  /** The tenant's users by login e-mail, for the owners named in `emails`. */
+  owners(emails: string[]): Promise<Map<string, string>> {
+    return emails.length === 0 ? Promise.resolve(new Map()) : usersByEmail(this.db, this.tenantId, emails)
   }
 
   idOf(type: IdentityEntityType, ref: EntityRef | undefined): string | null {

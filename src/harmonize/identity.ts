@@ -170,8 +170,13 @@ async function applyEntities(
             .map((entity) => ({ record, entity, key: refKey(type, entity.ref, system) })),
     )
   const resolve: Resolve = (t, r) => apply.idOf(t, r)
+  const owners = await apply.owners(
+    upserts('account').flatMap(({ entity }) =>
+      entity.entity === 'account' && entity.owner ? [entity.owner] : [],
+    ),
+  )
   for (const type of ORDER) {
-    await apply.upserts(type, upserts(type), (e) => fieldsOf(e, resolve))
+    await apply.upserts(type, upserts(type), (e) => fieldsOf(e, resolve, owners))
     await apply.missing(
       type,
       live().filter((u) => u.type === type && !apply.knows(u.key) && 'id' in u.ref),

@@ -152,6 +152,8 @@ const accountEvent = z
     industry: text(100).optional(),
     region: text(100).optional(),
     sizeBand: text(50).optional(),
+    /** Login e-mail of the owning sales rep. */
+    owner: z.string().min(3).max(320).optional(),
     attributes: z.record(z.string(), z.union([text(1000), z.number(), z.boolean(), z.null()])).optional(),
   })
   .strict()

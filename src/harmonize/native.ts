@@ -171,6 +171,7 @@ export function nativeToMapped(event: NativeEvent, sourceSystem: string): Mapped
         industry: event.industry,
         region: event.region,
         sizeBand: event.sizeBand,
+        owner: event.owner,
         attributes: event.attributes,
       })
     case 'contact':

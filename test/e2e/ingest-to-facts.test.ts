@@ -52,6 +52,7 @@ describe.each(ENGINES)('from HTTP ingest to facts on %s', (engine) => {
         time,
         account: 'K-1',
         name: 'Bau Müller GmbH',
+        owner: 'SALES@shop-co.example',
         industry: 'Bau',
         region: 'Süd',
       },
@@ -114,6 +115,8 @@ describe.each(ENGINES)('from HTTP ingest to facts on %s', (engine) => {
     const accounts = await admin('GET', '/v1/accounts?q=M%C3%BCller')
     expect(accounts.body.items).toHaveLength(1)
     const accountId = accounts.body.items[0].id
+    // The owner named by e-mail is the tenant's sales rep, who now sees the account.
+    expect(accounts.body.items[0].ownerUserId).toBe(tenant.users.sales.id)
     const facts = server.fxm.store.db.withTables<{
       fact_order_lines: {
         tenant_id: string
