@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { fxmVersion } from '../runtime/index.js'
 import { registerApiKeyCommands } from './commands/apikey.js'
+import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerUserCommands(program)
   registerApiKeyCommands(program)
   registerImportCommand(program)
+  registerDemoCommand(program)
   registerDoctorCommand(program)
   return program
 }

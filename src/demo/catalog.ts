@@ -330,7 +330,8 @@ export function entityEvents(catalog: Catalog, time: string): NativeEvent[] {
       industry: INDUSTRIES[a.industry],
       region: REGIONS[a.region],
       sizeBand: SIZE_BANDS[a.band],
-      attributes: { ownerEmail: reps[a.owner]?.email ?? null, city: a.city },
+      ...(reps[a.owner] ? { owner: reps[a.owner]?.email } : {}),
+      attributes: { city: a.city },
     })
   }
   for (const a of accounts) out.push(...contactEvents(a, time))

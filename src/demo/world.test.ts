@@ -98,11 +98,9 @@ describe('generateDemoWorld', () => {
       salesReps: 20,
     })
     const accounts = world.entities.filter((e) => e.type === 'account')
-    expect(accounts.filter((e) => e.kind === 'customer').every((e) => e.attributes?.ownerEmail)).toBe(true)
+    expect(accounts.filter((e) => e.kind === 'customer').every((e) => e.owner)).toBe(true)
     const emails = new Set(world.salesReps.map((r) => r.email))
-    expect(accounts.every((e) => e.kind === 'supplier' || emails.has(String(e.attributes?.ownerEmail)))).toBe(
-      true,
-    )
+    expect(accounts.every((e) => e.kind === 'supplier' || emails.has(String(e.owner)))).toBe(true)
     expect(accounts.some((e) => e.parent !== undefined)).toBe(true)
     const types = new Set(events.map((e) => e.type))
     for (const t of [

@@ -40,7 +40,7 @@ export interface DemoWorld {
   events: Iterable<NativeEvent>
   /** The planted patterns; `observed` is filled when `events` has been read to the end. */
   truth: DemoTruth
-  /** Users to create: accounts name their owner by `attributes.ownerEmail`. */
+  /** Users to create first: customer accounts name their owner by login e-mail (`owner`). */
   salesReps: SalesRep[]
 }
 

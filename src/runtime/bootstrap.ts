@@ -11,6 +11,8 @@ export interface DemoLogin {
   tenant: string
   email: string
   password: string
+  /** True when this call created the tenant (a fresh installation). */
+  created?: boolean
 }
 
 /**
@@ -37,5 +39,5 @@ export async function ensureDemoTenant(fxm: Fxm): Promise<DemoLogin | null> {
   mkdirSync(fxm.config.dataDir, { recursive: true })
   writeFileSync(file, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600 })
   fxm.logger.info({ tenant: DEMO_TENANT, email: login.email }, 'created the demo tenant')
-  return login
+  return { ...login, created: true }
 }

@@ -6,6 +6,7 @@
  */
 export { createApi } from './api.js'
 export { DEMO_ADMIN_EMAIL, DEMO_TENANT, type DemoLogin, ensureDemoTenant } from './bootstrap.js'
+export { type DemoLoadOptions, type DemoLoadReport, loadDemo } from './demo-load.js'
 export { type Fxm, type OpenFxmOptions, openFxm } from './fxm.js'
 export { ALL_MIGRATIONS } from './migrations.js'
 export { type RecurringJob, scheduleRecurring } from './schedule.js'

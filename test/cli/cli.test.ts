@@ -142,10 +142,22 @@ describe('fxm --help', () => {
 
   it('explains every command', async () => {
     const top = await help([])
-    for (const name of ['start', 'serve', 'worker', 'migrate', 'tenant', 'user', 'apikey', 'doctor'])
+    for (const name of [
+      'start',
+      'serve',
+      'worker',
+      'migrate',
+      'tenant',
+      'user',
+      'apikey',
+      'import',
+      'demo',
+      'doctor',
+    ])
       expect(top).toContain(name)
     for (const command of [
       ['start'],
+      ['demo'],
       ['serve'],
       ['worker'],
       ['migrate'],
@@ -172,10 +184,14 @@ describe('fxm start on a fresh directory', () => {
 
   it('creates the demo tenant, prints how to log in, and serves the API', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'fxm-start-'))
-    child = spawn(process.execPath, ['--import', TSX, ENTRY, 'start', '--port', '0', '--host', '127.0.0.1'], {
-      cwd,
-      env: { ...process.env, FXM_LOG_LEVEL: 'warn', FXM_DATABASE_URL: '' },
-    })
+    child = spawn(
+      process.execPath,
+      ['--import', TSX, ENTRY, 'start', '--port', '0', '--host', '127.0.0.1', '--no-demo'],
+      {
+        cwd,
+        env: { ...process.env, FXM_LOG_LEVEL: 'warn', FXM_DATABASE_URL: '' },
+      },
+    )
     let out = ''
     const base = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no banner: ${out}`)), 30_000)

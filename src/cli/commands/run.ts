@@ -7,6 +7,7 @@ import {
   ensureDemoTenant,
   type Fxm,
   fxmVersion,
+  loadDemo,
   openFxm,
 } from '../../runtime/index.js'
 import { configFrom, type GlobalOptions } from '../context.js'
@@ -14,6 +15,7 @@ import { configFrom, type GlobalOptions } from '../context.js'
 interface RunOptions extends GlobalOptions {
   port?: string
   host?: string
+  demo?: boolean
 }
 
 type Part = 'api' | 'worker'
@@ -23,10 +25,11 @@ export function registerRunCommands(program: Command): void {
   program
     .command('start')
     .description(
-      'Run FXM in one process: API, workers and scheduler (the embedded default). Creates a demo tenant on a fresh database.',
+      'Run FXM in one process: API, workers and scheduler (the embedded default). On a fresh database it creates the demo tenant and loads the demo world.',
     )
     .option('-p, --port <port>', 'HTTP port (FXM_PORT, default 4100)')
     .option('--host <address>', 'listen address (FXM_HOST, default 0.0.0.0)')
+    .option('--no-demo', 'do not load the demo world into a fresh installation')
     .action((options: RunOptions, command: Command) =>
       run(['api', 'worker'], { ...command.optsWithGlobals(), ...options }, true),
     )
@@ -62,6 +65,7 @@ async function run(parts: Part[], options: RunOptions, demo: boolean): Promise<v
   }
   worker?.start()
   printBanner(fxm, parts, api, login)
+  if (api && login?.created && options.demo !== false) void loadDemoInBackground(fxm, api)
 
   let stopping = false
   const shutdown = async (signal: string) => {
@@ -98,4 +102,19 @@ function printBanner(fxm: Fxm, parts: Part[], api: FxmApp | undefined, login: De
   }
   lines.push('  stop       Ctrl+C')
   process.stdout.write(`\n${lines.join('\n')}\n\n`)
+}
+
+/** A fresh installation gets the demo world, sent through its own HTTP collector while it serves. */
+async function loadDemoInBackground(fxm: Fxm, api: FxmApp): Promise<void> {
+  const address = api.server.address()
+  const port = typeof address === 'object' && address ? address.port : fxm.config.port
+  process.stdout.write('Loading the demo world (13 months of a wholesaler with 2,000 customers) ...\n')
+  try {
+    const report = await loadDemo(fxm, { baseUrl: `http://127.0.0.1:${port}` })
+    process.stdout.write(
+      `Demo world loaded: ${report.accepted} events in ${report.seconds.toFixed(1)} s; planted patterns in ${report.truthFile}\n`,
+    )
+  } catch (error) {
+    fxm.logger.error({ err: error }, 'loading the demo world failed; run "fxm demo" to try again')
+  }
 }
