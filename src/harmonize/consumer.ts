@@ -1,5 +1,5 @@
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
-import type { HarmonizeIo, HarmonizeSource, RawRecord } from './io.js'
+import type { HarmonizeIo, HarmonizeSource, RawRecord, RecordMapper } from './io.js'
 import { mapperFor } from './mappings.js'
 import { type HarmonizeResult, harmonizeRecords } from './record.js'
 import type { HarmonizeDeps, StoreHandle } from './schema.js'
@@ -71,7 +71,7 @@ export async function harmonizeRaw(
   return harmonizeRecords(trx, deps, {
     tenantId,
     source,
-    map,
+    map: withFileLines(map, records),
     validateMapped,
     batchId,
     records: records.map((r) => ({
@@ -81,4 +81,31 @@ export async function harmonizeRaw(
       payload: r.payload,
     })),
   })
+}
+
+/**
+ * File rows carry their file and line: a row the importer could not read is quarantined with the
+ * parser's reason, and every issue of a file row names its line, so a person finds it in the file.
+ */
+function withFileLines(map: RecordMapper, records: RawRecord[]): RecordMapper {
+  const lines = new WeakMap<object, { file: string; line: number; parseError?: string }>()
+  for (const r of records) {
+    if (r.meta && typeof r.payload === 'object' && r.payload !== null) lines.set(r.payload, r.meta)
+  }
+  if (!records.some((r) => r.meta)) return map
+  return async (payload) => {
+    const meta = typeof payload === 'object' && payload !== null ? lines.get(payload) : undefined
+    if (meta?.parseError) {
+      return { ok: false, issues: [{ field: `${meta.file} line ${meta.line}`, message: meta.parseError }] }
+    }
+    const result = await map(payload)
+    if (result.ok || !meta) return result
+    return {
+      ok: false,
+      issues: result.issues.map((i) => ({
+        field: i.field,
+        message: `${meta.file} line ${meta.line}: ${i.message}`,
+      })),
+    }
+  }
 }

@@ -33,6 +33,8 @@ export interface RawRecord {
   externalId: string | null
   receivedAt?: string
   payload: unknown
+  /** Where a file row came from; `parseError` when the importer could not read it. */
+  meta?: { file: string; line: number; parseError?: string } | null
 }
 
 /**
