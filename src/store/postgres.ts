@@ -60,18 +60,27 @@ export async function listenPostgres(
   let client: pg.PoolClient | undefined
   let stopped = false
   let retry: NodeJS.Timeout | undefined
+  let detach = () => {}
+  const onNotification = (message: pg.Notification) => {
+    if (message.channel === channel) onNotify()
+  }
   const connect = async (): Promise<void> => {
     const c = await pool.connect()
-    c.on('notification', (message) => {
-      if (message.channel === channel) onNotify()
-    })
-    c.on('error', () => {
+    const onError = () => {
+      // Only the connection still held is ours to drop; one already handed back belongs to the pool.
+      if (client !== c) return
+      client = undefined
       c.release(true)
-      if (client === c) client = undefined
       if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), 1000)
-    })
-    await c.query(`listen ${channel}`)
+    }
+    c.on('notification', onNotification)
+    c.on('error', onError)
+    detach = () => {
+      c.removeListener('notification', onNotification)
+      c.removeListener('error', onError)
+    }
     client = c
+    await c.query(`listen ${channel}`)
     if (stopped) await release()
   }
   const release = async () => {
@@ -79,6 +88,7 @@ export async function listenPostgres(
     client = undefined
     if (!c) return
     await c.query(`unlisten ${channel}`).catch(() => {})
+    detach()
     c.release()
   }
   await connect()
