@@ -18,6 +18,7 @@ import {
   registerCollectRoutes,
 } from '../src/collect/index.js'
 import { silentLogger, systemClock, ulid } from '../src/core/index.js'
+import { validateNativeEvent } from '../src/harmonize/index.js'
 import { migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
 import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
@@ -143,13 +144,16 @@ async function startServer(deps: CollectDeps): Promise<FxmApp> {
       verifySession: (token) => verifySession(deps, token),
       verifyApiKey: (key) => verifyApiKey(deps, key),
     },
-    routes: [(app) => registerCatalogRoutes(app, deps), (app) => registerCollectRoutes(app, deps)],
+    routes: [
+      (app) => registerCatalogRoutes(app, deps),
+      (app) => registerCollectRoutes(app, deps, { validate: validateNativeEvent }),
+    ],
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   return app
 }
 
-/** Shop interactions in the native envelope, about 250 bytes of JSON each. */
+/** Shop interactions in the native format, checked on arrival as in production; about 200 bytes of JSON each. */
 function nativeEvents(count: number): Record<string, unknown>[] {
   const start = Date.parse('2026-03-01T00:00:00.000Z')
   const kinds = ['product_view', 'search', 'cart_add', 'quote_request'] as const
@@ -162,7 +166,6 @@ function nativeEvents(count: number): Record<string, unknown>[] {
     product: { id: `P-${100_000 + ((i * 7) % 5000)}` },
     productGroup: { id: `PG-${i % 60}` },
     query: i % 4 === 1 ? `schrauben m${4 + (i % 8)} edelstahl` : undefined,
-    context: { channel: 'webshop', session: `s-${Math.floor(i / 20)}`, locale: 'de-DE' },
   }))
 }
 
