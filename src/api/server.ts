@@ -60,6 +60,7 @@ export async function buildServer(options: ServerOptions): Promise<FxmApp> {
     sendProblem(reply, new FxmError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)),
   )
 
+  acceptOnlyUtf8Json(app)
   await app.register(cookie)
   await registerOpenApi(app, options.version)
   registerAuth(app, options.authenticator)
@@ -68,4 +69,24 @@ export async function buildServer(options: ServerOptions): Promise<FxmApp> {
   for (const register of options.routes) await register(app)
   await app.ready()
   return app
+}
+
+/**
+ * JSON bodies must be valid UTF-8: a body with broken bytes is refused with a 400 naming the body,
+ * instead of being read with replacement characters that would then be stored as if sent.
+ */
+function acceptOnlyUtf8Json(app: FxmApp): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      done(FxmError.invalid('body', 'is not valid UTF-8'), undefined)
+      return
+    }
+    parseJson(request, text, done)
+  })
 }

@@ -96,6 +96,21 @@ describe.each(ENGINES)('HTTP platform on %s', (engine) => {
     expect(badQuery.status).toBe(400)
     expect(badQuery.body.errors[0].field).toMatch(/^querystring\.limit/)
 
+    const notUtf8 = await fetch(`${server.baseUrl}/v1/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenant.keys.write}`, 'content-type': 'application/json' },
+      body: Buffer.concat([
+        Buffer.from('{"name": "M'),
+        Buffer.from([0xfc]),
+        Buffer.from('ller", "kind": "customer"}'),
+      ]),
+    })
+    expect(notUtf8.status).toBe(400)
+    expect(await notUtf8.json()).toMatchObject({
+      code: 'invalid_input',
+      errors: [{ field: 'body', message: 'is not valid UTF-8' }],
+    })
+
     const unknownRoute = await call('GET', '/v1/nothing-here')
     expect(unknownRoute.status).toBe(404)
     expect(unknownRoute.body.code).toBe('not_found')
