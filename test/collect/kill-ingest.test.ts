@@ -9,12 +9,12 @@ import { COLLECT_TEST_MIGRATIONS, TEST_ENCRYPTION_KEY } from './app.js'
 import { baseUrlOf, killAll, startIngestProcess } from './children.js'
 import { type CollectTenant, event, seedCollectTenant } from './server.js'
 
-const EVENTS = 20_000
+const EVENTS = 100_000
 const BATCH = 500
 const IN_FLIGHT = 3
 // The server is killed once this many batches are acknowledged and another one is committed
 // but its reply not yet sent; others are still in flight.
-const KILL_AFTER = 12
+const KILL_AFTER = 60
 const REPLY_DELAY_MS = 150
 
 type Outcome = { ok: true; statuses: string[] } | { ok: false }
