@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerMigrateCommand } from './commands/migrate.js'
+import { registerQuarantineCommands } from './commands/quarantine.js'
 import { registerRunCommands } from './commands/run.js'
 import { registerTenantCommands } from './commands/tenant.js'
 import { registerUserCommands } from './commands/user.js'
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerUserCommands(program)
   registerApiKeyCommands(program)
   registerImportCommand(program)
+  registerQuarantineCommands(program)
   registerDemoCommand(program)
   registerDoctorCommand(program)
   return program

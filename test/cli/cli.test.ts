@@ -158,6 +158,10 @@ describe('fxm --help', () => {
     for (const command of [
       ['start'],
       ['demo'],
+      ['quarantine', 'list'],
+      ['quarantine', 'replay'],
+      ['source', 'replay'],
+      ['account', 'merge'],
       ['serve'],
       ['worker'],
       ['migrate'],

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { systemPrincipal } from '../../src/catalog/index.js'
+import { buildProgram } from '../../src/cli/index.js'
 import { importFile } from '../../src/collect/index.js'
 import { createWorker } from '../../src/runtime/index.js'
 import { ENGINES } from '../support/engines.js'
@@ -96,6 +97,26 @@ describe.each(ENGINES)('from a German ERP file to facts on %s', (engine) => {
     const text = JSON.stringify(quarantined)
     expect(text).toContain('auftraege.csv line 4')
     expect(text).toContain('auftraege.csv line 5')
+
+    // The command line shows the same quarantine.
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    try {
+      await buildProgram().parseAsync([
+        'node',
+        'fxm',
+        '--database',
+        server.database.url,
+        'quarantine',
+        'list',
+        '--tenant',
+        'erp-co',
+      ])
+      const printed = out.mock.calls.map((c) => String(c[0])).join('')
+      expect(printed).toContain('auftraege.csv line 4')
+      expect(printed).toContain('auftraege.csv line 5')
+    } finally {
+      out.mockRestore()
+    }
 
     // The same file again stores nothing twice.
     const again = await importFile(deps, systemPrincipal(tenant.id, 'test'), { source: 'erp', path: file })
