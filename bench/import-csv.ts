@@ -1,9 +1,6 @@
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
-import { sql } from 'kysely'
-import pg from 'pg'
 import { seedTenant } from '../src/catalog/fixtures.js'
 import { catalogMigrations } from '../src/catalog/index.js'
 import { CsvReader } from '../src/collect/import/csv-reader.js'
@@ -17,9 +14,9 @@ import {
   importFile,
 } from '../src/collect/index.js'
 import { systemClock, ulid } from '../src/core/index.js'
-import { migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
-import { chunks } from './fact-rows.js'
+import { migrateToLatest, openStore, storeMigrations } from '../src/store/index.js'
 import type { Benchmark, RunOptions, TimedPath } from './harness.js'
+import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
 import type { ScratchDatabase } from './scratch.js'
 
 /** Rows per INSERT statement of the baseline, as FXM's raw log writes them. */
@@ -57,19 +54,21 @@ export const importCsv: Benchmark = {
     const seeded = await seedTenant(deps, 'bench')
     const source = await createSource(deps, seeded.system, { name: 'erp', kind: 'file' })
     const rows = rawRows(path, seeded.tenant.id, source.id)
-    const raw =
-      database.engine === 'sqlite'
-        ? sqliteRawPath(database.url, rows)
-        : await postgresRawPath(database.url, rows)
+    const raw = await rawLogBaseline(database.engine, database.url, rows, {
+      columns: COLUMNS,
+      statementRows: STATEMENT_ROWS,
+      transactionRows: IMPORT_CHUNK_ROWS,
+      name: 'import',
+    })
     const fxmPath = (name: string, importOptions: ImportOptions): TimedPath => ({
       name,
       baseline: false,
-      reset: () => emptyTables(store),
+      reset: () => emptyRawLog(store),
       run: async () => {
         const summary = await importFile(deps, seeded.system, { source: 'erp', path, options: importOptions })
         if (summary.accepted !== options.rows) throw new Error(`import accepted ${summary.accepted} rows`)
       },
-      verify: async () => expectCount(await countRaw(store), options.rows),
+      verify: async () => expectCount(await countRawRecords(store), options.rows),
     })
     return {
       paths: [
@@ -97,8 +96,6 @@ async function writeOrders(path: string, count: number): Promise<void> {
   }
   await new Promise<void>((resolve) => out.end(() => resolve()))
 }
-
-type RawRow = (string | null)[]
 
 /** The rows FXM stores for the file, keyed by content, computed once outside the timed runs. */
 function rawRows(path: string, tenantId: string, sourceId: string): RawRow[] {
@@ -128,108 +125,4 @@ function rawRows(path: string, tenantId: string, sourceId: string): RawRow[] {
       meta,
     ]
   })
-}
-
-function insertSql(rowCount: number, placeholder: (index: number) => string): string {
-  const tuples: string[] = []
-  for (let r = 0; r < rowCount; r++)
-    tuples.push(`(${COLUMNS.map((_, c) => placeholder(r * COLUMNS.length + c)).join(', ')})`)
-  return `insert into raw_records (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`
-}
-
-function sqliteRawPath(url: string, rows: RawRow[]): { path: TimedPath; close(): Promise<void> } {
-  const db = new Database(url)
-  db.pragma('journal_mode = WAL')
-  db.pragma('busy_timeout = 10000')
-  db.pragma('synchronous = NORMAL')
-  const statements = new Map<number, Database.Statement>()
-  const statementFor = (n: number) => {
-    let statement = statements.get(n)
-    if (!statement) {
-      statement = db.prepare(insertSql(n, () => '?'))
-      statements.set(n, statement)
-    }
-    return statement
-  }
-  const insert = db.transaction((slice: RawRow[]) => {
-    for (const batch of chunks(slice, STATEMENT_ROWS)) statementFor(batch.length).run(batch.flat())
-  })
-  return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        db.exec('delete from raw_records')
-        db.exec('pragma wal_checkpoint(TRUNCATE)')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, IMPORT_CHUNK_ROWS)) insert(slice)
-      },
-      verify: async () => {
-        const row = db.prepare('select count(*) as n from raw_records').get() as { n: number }
-        expectCount(Number(row.n), rows.length)
-      },
-    },
-    close: async () => {
-      db.close()
-    },
-  }
-}
-
-async function postgresRawPath(
-  url: string,
-  rows: RawRow[],
-): Promise<{ path: TimedPath; close(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  const texts = new Map<number, string>()
-  const textFor = (n: number) => {
-    let text = texts.get(n)
-    if (!text) {
-      text = insertSql(n, (i) => `$${i + 1}`)
-      texts.set(n, text)
-    }
-    return text
-  }
-  return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        await client.query('delete from raw_records')
-        await client.query('vacuum analyze raw_records')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, IMPORT_CHUNK_ROWS)) {
-          await client.query('begin')
-          for (const batch of chunks(slice, STATEMENT_ROWS)) {
-            const name = `bench_import_insert_${batch.length}`
-            await client.query({ name, text: textFor(batch.length), values: batch.flat() })
-          }
-          await client.query('commit')
-        }
-      },
-      verify: async () => {
-        const result = await client.query('select count(*)::int as n from raw_records')
-        expectCount(Number(result.rows[0]?.n), rows.length)
-      },
-    },
-    close: () => client.end(),
-  }
-}
-
-async function emptyTables(store: Store): Promise<void> {
-  for (const table of ['raw_records', 'ingest_batches', 'outbox_events'])
-    await sql`delete from ${sql.table(table)}`.execute(store.db)
-  if (store.engine === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db)
-  else await sql`vacuum analyze raw_records`.execute(store.db)
-}
-
-async function countRaw(store: Store): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*) as n from raw_records`.execute(store.db)
-  return Number(rows[0]?.n)
-}
-
-function expectCount(actual: number, expected: number): void {
-  if (actual !== expected) throw new Error(`raw_records holds ${actual} rows, expected ${expected}`)
 }

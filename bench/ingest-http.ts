@@ -1,7 +1,4 @@
 import type { AddressInfo } from 'node:net'
-import Database from 'better-sqlite3'
-import { sql } from 'kysely'
-import pg from 'pg'
 import { buildServer, type FxmApp } from '../src/api/index.js'
 import { seedTenant } from '../src/catalog/fixtures.js'
 import {
@@ -19,9 +16,10 @@ import {
 } from '../src/collect/index.js'
 import { silentLogger, systemClock, ulid } from '../src/core/index.js'
 import { validateNativeEvent } from '../src/harmonize/index.js'
-import { migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
+import { migrateToLatest, openStore, storeMigrations } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
 import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
+import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
 import type { ScratchDatabase } from './scratch.js'
 
 /** Events per request, as the issue's target names it. */
@@ -91,14 +89,16 @@ export const ingestHttp: Benchmark = {
       '2026-03-01T10:00:00.000Z',
       JSON.stringify(e),
     ])
-    const raw =
-      database.engine === 'sqlite'
-        ? sqliteRawPath(database.url, rawRows)
-        : await postgresRawPath(database.url, rawRows)
+    const raw = await rawLogBaseline(database.engine, database.url, rawRows, {
+      columns: RAW_COLUMNS,
+      statementRows: BATCH_EVENTS,
+      transactionRows: TRANSACTION_ROWS,
+      name: 'ingest',
+    })
     const http: TimedPath = {
       name: 'FXM HTTP ingest',
       baseline: false,
-      reset: () => emptyTables(store),
+      reset: () => emptyRawLog(store),
       run: async () => {
         const latencies: number[] = []
         runs.push(latencies)
@@ -120,7 +120,7 @@ export const ingestHttp: Benchmark = {
         }
         await Promise.all(Array.from({ length: IN_FLIGHT }, client))
       },
-      verify: async () => expectCount(await countRaw(store), events.length),
+      verify: async () => expectCount(await countRawRecords(store), events.length),
     }
     return {
       paths: [raw.path, http],
@@ -176,111 +176,4 @@ function recordLatencies(engine: string, latencies: number[]): void {
   const text = `p50 ${median(sorted).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${sorted.length} requests)`
   settings[`${engine} batch latency`] = text
   console.log(`${engine} batch latency: ${text}`)
-}
-
-async function emptyTables(store: Store): Promise<void> {
-  for (const table of ['raw_records', 'ingest_batches', 'outbox_events'])
-    await sql`delete from ${sql.table(table)}`.execute(store.db)
-  if (store.engine === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db)
-  else await sql`vacuum analyze raw_records`.execute(store.db)
-}
-
-async function countRaw(store: Store): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*) as n from raw_records`.execute(store.db)
-  return Number(rows[0]?.n)
-}
-
-type RawRow = string[]
-
-function insertSql(rowCount: number, placeholder: (index: number) => string): string {
-  const width = RAW_COLUMNS.length
-  const tuples: string[] = []
-  for (let r = 0; r < rowCount; r++)
-    tuples.push(`(${RAW_COLUMNS.map((_, c) => placeholder(r * width + c)).join(', ')})`)
-  return `insert into raw_records (${RAW_COLUMNS.join(', ')}) values ${tuples.join(', ')}`
-}
-
-function sqliteRawPath(url: string, rows: RawRow[]): { path: TimedPath; close(): Promise<void> } {
-  const db = new Database(url)
-  db.pragma('journal_mode = WAL')
-  db.pragma('busy_timeout = 10000')
-  db.pragma('synchronous = NORMAL')
-  const statements = new Map<number, Database.Statement>()
-  const statementFor = (n: number) => {
-    let statement = statements.get(n)
-    if (!statement) {
-      statement = db.prepare(insertSql(n, () => '?'))
-      statements.set(n, statement)
-    }
-    return statement
-  }
-  const insert = db.transaction((slice: RawRow[]) => {
-    for (const batch of chunks(slice, BATCH_EVENTS)) statementFor(batch.length).run(batch.flat())
-  })
-  return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        db.exec('delete from raw_records')
-        db.exec('pragma wal_checkpoint(TRUNCATE)')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, TRANSACTION_ROWS)) insert(slice)
-      },
-      verify: async () => {
-        const row = db.prepare('select count(*) as n from raw_records').get() as { n: number }
-        expectCount(Number(row.n), rows.length)
-      },
-    },
-    close: async () => {
-      db.close()
-    },
-  }
-}
-
-async function postgresRawPath(
-  url: string,
-  rows: RawRow[],
-): Promise<{ path: TimedPath; close(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  const texts = new Map<number, string>()
-  const textFor = (n: number) => {
-    let text = texts.get(n)
-    if (!text) {
-      text = insertSql(n, (i) => `$${i + 1}`)
-      texts.set(n, text)
-    }
-    return text
-  }
-  return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        await client.query('delete from raw_records')
-        await client.query('vacuum analyze raw_records')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, TRANSACTION_ROWS)) {
-          await client.query('begin')
-          for (const batch of chunks(slice, BATCH_EVENTS)) {
-            const name = `bench_raw_insert_${batch.length}`
-            await client.query({ name, text: textFor(batch.length), values: batch.flat() })
-          }
-          await client.query('commit')
-        }
-      },
-      verify: async () => {
-        const result = await client.query('select count(*)::int as n from raw_records')
-        expectCount(Number(result.rows[0]?.n), rows.length)
-      },
-    },
-    close: () => client.end(),
-  }
-}
-
-function expectCount(actual: number, expected: number): void {
-  if (actual !== expected) throw new Error(`raw_records holds ${actual} rows, expected ${expected}`)
 }
