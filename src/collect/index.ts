@@ -57,6 +57,16 @@ export {
 } from './schema.js'
 export { SECRET_MASK } from './secrets.js'
 export {
+  ingestSegment,
+  lineAmount,
+  SEGMENT_TYPES,
+  type SegmentEventResult,
+  type SegmentIngestResult,
+  type SegmentType,
+  segmentTime,
+  segmentToNative,
+} from './segment.js'
+export {
   createSource,
   createSourceSchema,
   deleteSource,
