@@ -33,8 +33,35 @@ export function openSqlite<DB>(path: string): { db: Kysely<DB>; raw: Database.Da
   raw.pragma('foreign_keys = ON')
   raw.pragma('synchronous = NORMAL')
   raw.pragma('busy_timeout = 0')
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: raw }) })
+  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }) })
   return { db, raw }
+}
+
+/** Prepared statements kept per SQL text; the hot paths repeat the same few statements endlessly. */
+const STATEMENT_CACHE_SIZE = 500
+
+/**
+ * The database as Kysely sees it, with `prepare` answered from a cache: Kysely prepares every
+ * statement anew, and compiling a 500-row INSERT costs about as much as running it. Statements are
+ * only ever run one at a time on this single connection, and FXM never streams, so reusing one is safe.
+ */
+function withStatementCache(raw: Database.Database) {
+  const cache = new Map<string, Database.Statement>()
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql)
+      if (statement) {
+        // Most recently used last, so the oldest is evicted first.
+        cache.delete(sql)
+      } else {
+        statement = raw.prepare(sql)
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+      }
+      cache.set(sql, statement)
+      return statement
+    },
+  }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
