@@ -53,8 +53,8 @@ const settings: Record<string, string | number> = {
 export const ingestHttp: Benchmark = {
   name: 'ingest-http',
   description:
-    'POST /v1/events over loopback HTTP with 500-event batches (native envelope, about 250 bytes each), ' +
-    'authenticated by an ingest key, every event checked, stored idempotently in the raw log with the ' +
+    'POST /v1/events over loopback HTTP with 500-event batches (native events, about 200 bytes each), ' +
+    'authenticated by an ingest key, every event checked against the native format, stored idempotently in the raw log with the ' +
     'batch row and outbox event, committed before the reply. Raw driver: the same rows inserted into the ' +
     'same table by better-sqlite3 or pg prepared multi-row INSERTs. Batch latency percentiles (timed runs ' +
     'only) are in the settings.',
