@@ -35,6 +35,14 @@ export {
   ingestBatch,
 } from './ingest.js'
 export { collectMigrations } from './migrations.js'
+export { PULL_EVERY_MS, pullJobHandlers } from './pull/pull-jobs.js'
+export {
+  pullSqlSource,
+  SQL_PULL_BATCH_SIZE,
+  type SqlCheckpoint,
+  type SqlPullSummary,
+  sqlSourceConfigSchema,
+} from './pull/sql-source.js'
 export {
   type IngestBatch,
   listBatches,

@@ -1,4 +1,5 @@
 import { purgeExpiredSessions } from '../catalog/index.js'
+import { pullJobHandlers } from '../collect/index.js'
 import { harmonizeIo, runHarmonizeOnce } from '../harmonize/index.js'
 import { type JobHandler, JobWorker, purgeConsumedEvents, purgeFinishedJobs } from '../store/index.js'
 import { type OutboxConsumer, startConsumerLoop } from './consumer-loop.js'
@@ -9,11 +10,15 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
 /** Recurring platform work. Later modules add theirs (connector pulls, tier evaluation, expiry). */
-export const RECURRING_JOBS: RecurringJob[] = [{ kind: 'maintenance.sweep', everyMs: HOUR }]
+export const RECURRING_JOBS: RecurringJob[] = [
+  { kind: 'maintenance.sweep', everyMs: HOUR },
+  { kind: 'collect.pull.schedule', everyMs: 60_000 },
+]
 
-/** Job handlers of every module, by job kind. */
-export function jobHandlers(): Record<string, JobHandler> {
+/** Job handlers of every module, by job kind; pulls need the key that opens source credentials. */
+export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
   return {
+    ...pullJobHandlers(secretKey),
     'maintenance.sweep': async (_job, { store, clock, logger }) => {
       const now = clock.now()
       const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
@@ -37,7 +42,7 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
  */
 export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; worker: JobWorker } {
   const worker = new JobWorker(fxm.store, {
-    handlers: jobHandlers(),
+    handlers: jobHandlers(fxm.secretKey),
     clock: fxm.clock,
     logger: fxm.logger.child({ component: 'worker' }),
     concurrency: fxm.config.workerConcurrency,
