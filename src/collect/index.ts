@@ -43,6 +43,7 @@ export {
   type SqlPullSummary,
   sqlSourceConfigSchema,
 } from './pull/sql-source.js'
+export { BATCH_RECEIVED, commitRawBatch, type RawBatch } from './raw-batch.js'
 export {
   type IngestBatch,
   listBatches,

@@ -1,9 +1,8 @@
 import type { Principal } from '../catalog/index.js'
 import { type FieldIssue, FxmError } from '../core/index.js'
-import { appendEvents } from '../store/index.js'
 import { checkEvent, MAX_EVENTS_PER_BATCH, type SoundEvent } from './envelope.js'
 import { collectId, rawRecordIds } from './ids.js'
-import { appendRawRecords } from './raw-append.js'
+import { commitRawBatch } from './raw-batch.js'
 import {
   type CollectDeps,
   collectDb,
@@ -103,36 +102,17 @@ export async function ingestBatch(
     payload: event.payload,
   }))
   const rejected = events.length - sound.length - repeats.length
-  const stored = await inTransaction(deps, async (db, trx) => {
-    const inserted = await appendRawRecords(db, deps.store.engine, rows)
-    const accepted = inserted.size
-    await db
-      .insertInto('ingest_batches')
-      .values({
-        tenant_id: source.tenant_id,
-        id: batchId,
-        source_id: source.id,
-        received_at: receivedAt,
-        accepted,
-        duplicates: events.length - rejected - accepted,
-        rejected,
-        first_record_id: rows.find((r) => inserted.has(r.id))?.id ?? null,
-        last_record_id: rows.findLast((r) => inserted.has(r.id))?.id ?? null,
-      })
-      .execute()
-    if (accepted > 0) {
-      await appendEvents(trx, deps.clock, [
-        {
-          tenantId: source.tenant_id,
-          type: 'collect.batch.received',
-          subjectType: 'source',
-          subjectId: source.id,
-          payload: { sourceId: source.id, batchId, accepted },
-        },
-      ])
-    }
-    return inserted
-  })
+  const stored = await inTransaction(deps, (db, trx) =>
+    commitRawBatch(db, trx, deps.store.engine, deps.clock, {
+      tenantId: source.tenant_id,
+      sourceId: source.id,
+      batchId,
+      receivedAt,
+      rows,
+      offered: events.length,
+      rejected,
+    }),
+  )
   sound.forEach((event, i) => {
     const status = stored.has(ids[i]!) ? 'accepted' : 'duplicate'
     results[event.index] = { index: event.index, id: event.id, status }

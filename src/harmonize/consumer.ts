@@ -1,3 +1,4 @@
+import { BATCH_RECEIVED } from '../collect/index.js'
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
 import type { HarmonizeIo, HarmonizeSource, RawRecord, RecordMapper } from './io.js'
 import { mapperFor } from './mappings.js'
@@ -7,7 +8,7 @@ import type { HarmonizeDeps, StoreHandle } from './schema.js'
 /** The outbox consumer name; its cursor is harmonize's progress through the raw log. */
 export const HARMONIZE_CONSUMER = 'harmonize'
 /** The event collect commits with each stored batch. */
-export const BATCH_RECEIVED = 'collect.batch.received'
+export { BATCH_RECEIVED }
 
 /**
  * Harmonizes the batches named by the next `collect.batch.received` events, in the same

@@ -1,6 +1,6 @@
-import { appendEvents, toJson } from '../../store/index.js'
+import { toJson } from '../../store/index.js'
 import { collectId, rawRecordIds } from '../ids.js'
-import { appendRawRecords } from '../raw-append.js'
+import { commitRawBatch } from '../raw-batch.js'
 import { type CollectDeps, inTransaction, type RawRecordTable, type SourceTable } from '../schema.js'
 import type { FileRecord } from './file-records.js'
 
@@ -51,35 +51,16 @@ export async function storeFileRecords(
       meta: toJson(record.meta),
     })
   }
-  const inserted = await inTransaction(deps, async (db, trx) => {
-    const stored = await appendRawRecords(db, deps.store.engine, rows)
-    await db
-      .insertInto('ingest_batches')
-      .values({
-        tenant_id: source.tenant_id,
-        id: batchId,
-        source_id: source.id,
-        received_at: receivedAt,
-        accepted: stored.size,
-        duplicates: records.length - stored.size,
-        rejected: 0,
-        first_record_id: rows.find((r) => stored.has(r.id))?.id ?? null,
-        last_record_id: rows.findLast((r) => stored.has(r.id))?.id ?? null,
-      })
-      .execute()
-    if (stored.size > 0) {
-      await appendEvents(trx, deps.clock, [
-        {
-          tenantId: source.tenant_id,
-          type: 'collect.batch.received',
-          subjectType: 'source',
-          subjectId: source.id,
-          payload: { sourceId: source.id, batchId, accepted: stored.size },
-        },
-      ])
-    }
-    return stored
-  })
+  const inserted = await inTransaction(deps, (db, trx) =>
+    commitRawBatch(db, trx, deps.store.engine, deps.clock, {
+      tenantId: source.tenant_id,
+      sourceId: source.id,
+      batchId,
+      receivedAt,
+      rows,
+      offered: records.length,
+    }),
+  )
   let flagged = 0
   for (const id of flaggedIds) if (inserted.has(id)) flagged++
   return { batchId, accepted: inserted.size, flagged, duplicates: records.length - inserted.size }

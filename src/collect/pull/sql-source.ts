@@ -2,9 +2,9 @@ import pg from 'pg'
 import { z } from 'zod'
 import { type Principal, requireAdmin } from '../../catalog/index.js'
 import { FxmError } from '../../core/index.js'
-import { appendEvents, parseJson, toJson } from '../../store/index.js'
+import { parseJson, toJson } from '../../store/index.js'
 import { collectId, rawRecordIds } from '../ids.js'
-import { appendRawRecords } from '../raw-append.js'
+import { commitRawBatch } from '../raw-batch.js'
 import {
   type CollectDeps,
   collectDb,
@@ -229,32 +229,14 @@ async function storePage(
         'conflict',
         `Source ${source.name} changed while it was pulled; the next pull resumes`,
       )
-    const stored = await appendRawRecords(db, deps.store.engine, rows)
-    await db
-      .insertInto('ingest_batches')
-      .values({
-        tenant_id: source.tenant_id,
-        id: batchId,
-        source_id: source.id,
-        received_at: receivedAt,
-        accepted: stored.size,
-        duplicates: page.length - stored.size,
-        rejected: 0,
-        first_record_id: rows.find((r) => stored.has(r.id))?.id ?? null,
-        last_record_id: rows.findLast((r) => stored.has(r.id))?.id ?? null,
-      })
-      .execute()
-    if (stored.size > 0) {
-      await appendEvents(trx, deps.clock, [
-        {
-          tenantId: source.tenant_id,
-          type: 'collect.batch.received',
-          subjectType: 'source',
-          subjectId: source.id,
-          payload: { sourceId: source.id, batchId, accepted: stored.size },
-        },
-      ])
-    }
+    const stored = await commitRawBatch(db, trx, deps.store.engine, deps.clock, {
+      tenantId: source.tenant_id,
+      sourceId: source.id,
+      batchId,
+      receivedAt,
+      rows,
+      offered: page.length,
+    })
     return stored.size
   })
 }
