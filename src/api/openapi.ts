@@ -33,9 +33,14 @@ export async function registerOpenApi(app: FxmApp, version: string): Promise<voi
             scheme: 'bearer',
             description: 'An API key: `Authorization: Bearer fxm_<prefix>_<secret>`',
           },
+          writeKey: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'An API key as the Basic user name with an empty password, as Segment SDKs send it',
+          },
         },
       },
-      security: [{ session: [] }, { apiKey: [] }],
+      security: [{ session: [] }, { apiKey: [] }, { writeKey: [] }],
     },
     transform: jsonSchemaTransform,
   })

@@ -6,6 +6,7 @@ import { systemPrincipal } from '../../src/catalog/index.js'
 import { buildProgram } from '../../src/cli/index.js'
 import { importFile } from '../../src/collect/index.js'
 import { createWorker } from '../../src/runtime/index.js'
+import { waitFor } from '../store/wait.js'
 import { ENGINES } from '../support/engines.js'
 import { client, type SeededTenant, seedTenant, startTestServer, type TestServer } from '../support/server.js'
 
@@ -28,14 +29,6 @@ const MAPPING = {
       },
     },
   ],
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 describe.each(ENGINES)('from a German ERP file to facts on %s', (engine) => {
@@ -80,7 +73,10 @@ describe.each(ENGINES)('from a German ERP file to facts on %s', (engine) => {
     const facts = server.fxm.store.db.withTables<{
       fact_order_lines: { external_id: string; net_amount: number }
     }>()
-    await eventually(async () => (await admin('GET', '/v1/quarantine')).body.items?.length === 2)
+    await waitFor(
+      'the two broken rows in quarantine',
+      async () => (await admin('GET', '/v1/quarantine')).body.items?.length === 2,
+    )
     const lines = await facts
       .selectFrom('fact_order_lines')
       .select(['external_id', 'net_amount'])

@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWorker } from '../../src/runtime/index.js'
+import { waitFor } from '../store/wait.js'
 import { ENGINES } from '../support/engines.js'
 import { client, type SeededTenant, seedTenant, startTestServer, type TestServer } from '../support/server.js'
 
 const time = '2026-03-02T09:15:00+01:00'
-
-/** Polls `check` until it returns true or the time is up. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe.each(ENGINES)('from HTTP ingest to facts on %s', (engine) => {
   let server: TestServer
@@ -108,7 +100,10 @@ describe.each(ENGINES)('from HTTP ingest to facts on %s', (engine) => {
     expect(rejected.issues[0].field).toBe('events[7].quantity')
 
     const admin = client(server.baseUrl, { key: tenant.keys.admin })
-    await eventually(async () => (await admin('GET', '/v1/quarantine')).body.items?.length === 1)
+    await waitFor(
+      'the junk-id event in quarantine',
+      async () => (await admin('GET', '/v1/quarantine')).body.items?.length === 1,
+    )
     const quarantined = (await admin('GET', '/v1/quarantine')).body.items[0]
     expect(quarantined.externalId).toBe('x1')
 
@@ -126,7 +121,8 @@ describe.each(ENGINES)('from HTTP ingest to facts on %s', (engine) => {
         external_id: string
       }
     }>()
-    await eventually(
+    await waitFor(
+      'both order lines as facts',
       async () => (await facts.selectFrom('fact_order_lines').select('external_id').execute()).length === 2,
     )
     const lines = await facts

@@ -2,17 +2,9 @@ import { Analytics } from '@segment/analytics-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { lineAmount, segmentTime, segmentToNative } from '../../src/collect/index.js'
 import { createWorker } from '../../src/runtime/index.js'
+import { waitFor } from '../store/wait.js'
 import { ENGINES } from '../support/engines.js'
 import { client, type SeededTenant, seedTenant, startTestServer, type TestServer } from '../support/server.js'
-
-/** Polls `check` until it returns true or the time is up. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('Segment mapping', () => {
   const receivedAt = Date.parse('2026-01-01T12:05:00Z')
@@ -138,10 +130,12 @@ describe.each(ENGINES)('Segment-compatible ingest on %s', (engine) => {
       fact_order_lines: { external_id: string; net_amount: number; currency: string; kind: string }
       fact_interactions: { external_id: string; kind: string; query: string | null }
     }>()
-    await eventually(
+    await waitFor(
+      'the order lines as facts',
       async () => (await facts.selectFrom('fact_order_lines').select('external_id').execute()).length === 2,
     )
-    await eventually(
+    await waitFor(
+      'the interactions as facts',
       async () => (await facts.selectFrom('fact_interactions').select('external_id').execute()).length === 2,
     )
     const lines = await facts
