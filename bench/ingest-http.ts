@@ -1,22 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sql } from 'kysely'
 import { buildServer, type FxmApp } from '../src/api/index.js'
 import { seedTenant } from '../src/catalog/fixtures.js'
-import {
-  catalogMigrations,
-  createApiKey,
-  registerCatalogRoutes,
-  verifyApiKey,
-  verifySession,
-} from '../src/catalog/index.js'
-import {
-  type CollectDeps,
-  collectMigrations,
-  createSource,
-  registerCollectRoutes,
-} from '../src/collect/index.js'
-import { silentLogger, systemClock, ulid } from '../src/core/index.js'
+import { createApiKey, registerCatalogRoutes, verifyApiKey, verifySession } from '../src/catalog/index.js'
+import { type CollectDeps, createSource, registerCollectRoutes } from '../src/collect/index.js'
+import { loadConfig, silentLogger, systemClock, ulid } from '../src/core/index.js'
 import { validateNativeEvent } from '../src/harmonize/index.js'
-import { migrateToLatest, openStore, storeMigrations } from '../src/store/index.js'
+import { ALL_MIGRATIONS, startWorkerThread, type WorkerThreadHandle } from '../src/runtime/index.js'
+import { migrateToLatest, openStore, type Store } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
 import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
 import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
@@ -56,13 +50,15 @@ export const ingestHttp: Benchmark = {
     'POST /v1/events over loopback HTTP with 500-event batches (native events, about 200 bytes each), ' +
     'authenticated by an ingest key, every event checked against the native format, stored idempotently in the raw log with the ' +
     'batch row and outbox event, committed before the reply. Raw driver: the same rows inserted into the ' +
-    'same table by better-sqlite3 or pg prepared multi-row INSERTs. Batch latency percentiles (timed runs ' +
-    'only) are in the settings.',
+    'same table by better-sqlite3 or pg prepared multi-row INSERTs. "→ facts": the same requests end to end, ' +
+    'timed until harmonize (running in its worker thread, as under `fxm start`) has made every event a fact ' +
+    'with resolved account, contact, product and group (entities known from the warm-up). Batch latency ' +
+    'percentiles (timed runs of the ingest-only path) are in the settings.',
   unit: 'events/s',
   settings,
   async paths(database: ScratchDatabase, options: RunOptions) {
     const store = openStore(database.url, { maxConnections: 4 })
-    await migrateToLatest(store, [...storeMigrations, ...catalogMigrations, ...collectMigrations])
+    await migrateToLatest(store, ALL_MIGRATIONS)
     const deps: CollectDeps = { store, clock: systemClock, encryptionKey: Buffer.alloc(32, 1) }
     const seeded = await seedTenant(deps, 'bench')
     const source = await createSource(deps, seeded.system, { name: 'shop', kind: 'http' })
@@ -95,36 +91,65 @@ export const ingestHttp: Benchmark = {
       transactionRows: TRANSACTION_ROWS,
       name: 'ingest',
     })
+    const send = async (record = true) => {
+      const latencies: number[] = []
+      if (record) runs.push(latencies)
+      let next = 0
+      const client = async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++]!
+          const start = performance.now()
+          const res = await fetch(`${baseUrl}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: body.text,
+          })
+          const reply = (await res.json()) as { accepted?: number }
+          if (res.status !== 200 || reply.accepted !== body.count)
+            throw new Error(`ingest answered ${res.status}: ${JSON.stringify(reply).slice(0, 300)}`)
+          latencies.push(performance.now() - start)
+        }
+      }
+      await Promise.all(Array.from({ length: IN_FLIGHT }, client))
+    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'fxm-bench-data-'))
+    let worker: WorkerThreadHandle | undefined
+    const toFacts: TimedPath = {
+      name: 'FXM HTTP ingest → facts',
+      baseline: false,
+      reset: async () => {
+        await worker?.stop()
+        worker = undefined
+        await emptyFacts(store)
+        worker = startWorkerThread(
+          loadConfig({
+            FXM_DATABASE_URL: database.url,
+            FXM_DATA_DIR: dataDir,
+            FXM_LOG_LEVEL: 'warn',
+            FXM_POLL_INTERVAL_MS: '50',
+          }),
+          silentLogger(),
+        )
+        await worker.started
+      },
+      run: async () => {
+        await send(false)
+        await untilFacts(store, events.length)
+      },
+      verify: async () => expectCount(await countFacts(store), events.length),
+    }
     const http: TimedPath = {
       name: 'FXM HTTP ingest',
       baseline: false,
       reset: () => emptyRawLog(store),
-      run: async () => {
-        const latencies: number[] = []
-        runs.push(latencies)
-        let next = 0
-        const client = async () => {
-          while (next < bodies.length) {
-            const body = bodies[next++]!
-            const start = performance.now()
-            const res = await fetch(`${baseUrl}/v1/events`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-              body: body.text,
-            })
-            const reply = (await res.json()) as { accepted?: number }
-            if (res.status !== 200 || reply.accepted !== body.count)
-              throw new Error(`ingest answered ${res.status}: ${JSON.stringify(reply).slice(0, 300)}`)
-            latencies.push(performance.now() - start)
-          }
-        }
-        await Promise.all(Array.from({ length: IN_FLIGHT }, client))
-      },
+      run: () => send(),
       verify: async () => expectCount(await countRawRecords(store), events.length),
     }
     return {
-      paths: [raw.path, http],
+      paths: [raw.path, http, toFacts],
       close: async () => {
+        await worker?.stop()
+        rmSync(dataDir, { recursive: true, force: true })
         recordLatencies(database.engine, runs.slice(options.warmups).flat())
         await raw.close()
         await app.close()
@@ -176,4 +201,27 @@ function recordLatencies(engine: string, latencies: number[]): void {
   const text = `p50 ${median(sorted).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${sorted.length} requests)`
   settings[`${engine} batch latency`] = text
   console.log(`${engine} batch latency: ${text}`)
+}
+
+/** Empties the raw log and the facts made from it; the entities stay, as in a running system. */
+async function emptyFacts(store: Store): Promise<void> {
+  for (const table of ['raw_records', 'ingest_batches', 'fact_interactions'])
+    await sql`delete from ${sql.table(table)}`.execute(store.db)
+  if (store.engine === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db)
+  else await sql`vacuum analyze fact_interactions`.execute(store.db)
+}
+
+async function countFacts(store: Store): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*) as n from fact_interactions`.execute(store.db)
+  return Number(rows[0]?.n)
+}
+
+/** Waits until harmonize has made a fact of every event sent. */
+async function untilFacts(store: Store, expected: number): Promise<void> {
+  const deadline = Date.now() + 600_000
+  while ((await countFacts(store)) < expected) {
+    if (Date.now() > deadline)
+      throw new Error(`harmonize made ${await countFacts(store)} of ${expected} facts`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }

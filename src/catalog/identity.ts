@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { z } from 'zod'
 import { type Clock, FxmError, newId } from '../core/index.js'
-import { appendEvents, parseJson, type StoreTables, toJson } from '../store/index.js'
+import { anyOf, appendEvents, parseJson, type StoreTables, toJson } from '../store/index.js'
 import type { createAccountSchema } from './accounts.js'
 import type { AuditActor } from './audit.js'
 import type { createContactSchema } from './contacts.js'
@@ -121,7 +121,7 @@ async function productAliases(db: IdentityDb, tenantId: string, system: string, 
     const { rows } = await sql<Row>`select a.external_id, a.entity_id, p.product_group_id
       from aliases as a left join products as p on p.tenant_id = a.tenant_id and p.id = a.entity_id
       where a.tenant_id = ${tenantId} and a.system = ${system} and a.entity_type = 'product'
-      and a.external_id in (${sql.join(part)})`.execute(cat(db))
+      and ${anyOf(cat(db), sql.ref('a.external_id'), part)}`.execute(cat(db))
     out.push(...rows)
   }
   return out
@@ -202,7 +202,7 @@ async function selectIn(
   const select = columns ? sql.join(columns.map((c) => sql.ref(c))) : sql`*`
   for (const part of chunked([...new Set(values)])) {
     const { rows } = await sql<Row>`select ${select} from ${sql.table(table)} where tenant_id = ${tenantId}
-      and ${filter} and ${sql.ref(column)} in (${sql.join(part)})`.execute(cat(db))
+      and ${filter} and ${anyOf(cat(db), sql.ref(column), part)}`.execute(cat(db))
     out.push(...rows)
   }
   return out

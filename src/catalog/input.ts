@@ -2,23 +2,7 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely'
 import { z } from 'zod'
 import { FxmError } from '../core/index.js'
 
-/**
- * Validates service input with its zod schema, so the rules hold for every caller (HTTP, CLI,
- * workers), not only for requests. A failure is an `invalid_input` error listing each field.
- *
- * @example
- * const input = parseInput(createAccountSchema, raw) // throws FxmError invalid_input 'name: ...'
- */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input)
-  if (result.success) return result.data
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || 'input',
-    message: issue.message,
-  }))
-  const text = issues.map((i) => `${i.field}: ${i.message}`).join('; ')
-  throw new FxmError('invalid_input', text, { issues })
-}
+export { parseInput } from '../core/index.js'
 
 /** Paging parameters of every list: up to `limit` items after the opaque `cursor`. */
 export const pageQuerySchema = z.object({

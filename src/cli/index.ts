@@ -1,6 +1,7 @@
 /**
  * cli: the `fxm` command — run the processes (start, serve, worker), migrate, manage tenants,
- * users and API keys, and check an installation (doctor). Commands are thin: they read options,
- * call module services through the runtime and print the result.
+ * users, API keys and sources, follow background jobs, and check an installation (doctor).
+ * Commands are thin: they read options, call module services through the runtime and print the
+ * result.
  */
 export { buildProgram, main } from './main.js'

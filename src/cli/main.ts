@@ -4,9 +4,11 @@ import { registerApiKeyCommands } from './commands/apikey.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
 import { registerImportCommand } from './commands/import.js'
+import { registerJobCommands } from './commands/job.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerQuarantineCommands } from './commands/quarantine.js'
 import { registerRunCommands } from './commands/run.js'
+import { registerSourceCommands } from './commands/source.js'
 import { registerTenantCommands } from './commands/tenant.js'
 import { registerUserCommands } from './commands/user.js'
 import { reportError } from './output.js'
@@ -31,8 +33,10 @@ export function buildProgram(): Command {
   registerTenantCommands(program)
   registerUserCommands(program)
   registerApiKeyCommands(program)
+  registerSourceCommands(program)
   registerImportCommand(program)
   registerQuarantineCommands(program)
+  registerJobCommands(program)
   registerDemoCommand(program)
   registerDoctorCommand(program)
   return program

@@ -5,7 +5,8 @@
  * any source can be harmonized again after its mapping changes. Each stored batch commits with an
  * outbox event `collect.batch.received` that the harmonize module consumes. File import (CSV and
  * JSON Lines, once or from a drop folder) stores rows through the same path, each with meta naming
- * its file and line.
+ * its file and line. Pull connectors read `sql` (PostgreSQL) and `rest` (JSON over HTTP) sources
+ * page by page, each page stored with the source's checkpoint, so a crash resumes without loss.
  */
 export { checkEvent, MAX_EVENT_BYTES, MAX_EVENTS_PER_BATCH, type SoundEvent } from './envelope.js'
 export {
@@ -35,14 +36,21 @@ export {
   ingestBatch,
 } from './ingest.js'
 export { collectMigrations } from './migrations.js'
-export { PULL_EVERY_MS, pullJobHandlers } from './pull/pull-jobs.js'
+export { configIssues, isPullKind, PULL_KINDS, type PullKind } from './pull/pull-config.js'
+export { PULL_EVERY_MS, pullJobHandlers, pullSource } from './pull/pull-jobs.js'
+export type { PullSummary } from './pull/pull-run.js'
 export {
-  pullSqlSource,
-  SQL_PULL_BATCH_SIZE,
-  type SqlCheckpoint,
-  type SqlPullSummary,
-  sqlSourceConfigSchema,
-} from './pull/sql-source.js'
+  REST_PULL_MAX_PAGES,
+  REST_PULL_PAGE_SIZE,
+  REST_PULL_TIMEOUT_MS,
+  type RestSourceConfig,
+  restSourceConfigSchema,
+} from './pull/rest-config.js'
+export { RETRY_WAIT_CAP_MS, type Sleep } from './pull/rest-fetch.js'
+export type { RestCheckpoint } from './pull/rest-pagination.js'
+export { pullRestSource, type RestPullOptions, type RestPullSummary } from './pull/rest-source.js'
+export { SQL_PULL_BATCH_SIZE, type SqlSourceConfig, sqlSourceConfigSchema } from './pull/sql-config.js'
+export { pullSqlSource, type SqlCheckpoint, type SqlPullSummary } from './pull/sql-source.js'
 export { BATCH_RECEIVED, commitRawBatch, type RawBatch } from './raw-batch.js'
 export {
   type IngestBatch,
@@ -83,6 +91,7 @@ export {
   listSources,
   listSourcesSchema,
   readSource,
+  resetSourceCheckpoint,
   type Source,
   setSourceStatus,
   updateSource,

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { FxmMigration } from '../store/index.js'
+import { type FxmMigration, parseJson, toJson } from '../store/index.js'
 
 /**
  * The collect module's tables. `tenant_id` leads every key and index, and nothing references
@@ -85,6 +85,31 @@ export const collectMigrations: FxmMigration[] = [
       // Where a record came from when it did not come over HTTP: `{ file, line, parseError? }` for
       // file imports, so quarantine can name the row. Null for HTTP ingest, which stays as fast.
       await db.schema.alterTable('raw_records').addColumn('meta', sql.raw(caps.types.json)).execute()
+    },
+  },
+  {
+    name: '20261127_24_collect_source_checkpoint',
+    async up(db) {
+      // Where a pull connector stands (JSON), apart from the config so that an administrator's
+      // change of settings neither resets it nor races with a running pull. Text on both engines:
+      // a pull compares and sets it, and text compares exactly what was read.
+      await db.schema.alterTable('sources').addColumn('checkpoint', 'text').execute()
+      // Pulls kept it in `config.checkpoint` before; sources are few, so this reads them all.
+      const rows: { tenant_id: string; id: string; config: string }[] = await db
+        .selectFrom('sources')
+        .select(['tenant_id', 'id', 'config'])
+        .execute()
+      for (const row of rows) {
+        const config = parseJson<Record<string, unknown> | null>(row.config)
+        if (config === null || typeof config !== 'object' || !('checkpoint' in config)) continue
+        const { checkpoint, ...rest } = config
+        await db
+          .updateTable('sources')
+          .set({ checkpoint: checkpoint == null ? null : toJson(checkpoint), config: toJson(rest) })
+          .where('tenant_id', '=', row.tenant_id)
+          .where('id', '=', row.id)
+          .execute()
+      }
     },
   },
 ]

@@ -38,6 +38,11 @@ export type SourceTable = {
   config: string
   /** Credentials: JSON `{ names, sealed }` (see `StoredSecrets`), values sealed with AES-256-GCM; or null. */
   secrets: string | null
+  /**
+   * Where a pull connector (`sql`, `rest`) stands, JSON text; null before its first page and after
+   * a reset. Written only with the page it covers, compared and set so concurrent pulls never skip.
+   */
+  checkpoint: string | null
   status: SourceStatus
   last_error: string | null
   last_success_at: string | null

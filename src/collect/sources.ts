@@ -6,6 +6,7 @@ import { parseJson, type StoreTables, toJson } from '../store/index.js'
 import { recordSourceChange } from './audit.js'
 import { collectId } from './ids.js'
 import { decodeCursor, isUniqueViolation, type Page, pageQuerySchema, parseInput, toPage } from './input.js'
+import { checkSourceConfig } from './pull/pull-config.js'
 import {
   type CollectDb,
   type CollectDeps,
@@ -30,7 +31,9 @@ const nameSchema = slug
   .describe('Unique per tenant, e.g. "shop" or "erp"; what `?source=` names')
 const configSchema = z
   .record(z.string(), z.unknown())
-  .describe('Connection settings without credentials (host, table, URL without password, ...)')
+  .describe(
+    'Connection settings without credentials (host, table, URL without password, ...); checked for sql and rest sources',
+  )
 const secretName = z.string().min(1).max(100)
 const secretValue = z
   .string()
@@ -74,6 +77,8 @@ export interface Source {
   config: Record<string, unknown>
   /** Credential names, each value `***`. */
   secrets: Record<string, string>
+  /** Where a pulled source (`sql`, `rest`) stands; null before its first pull and after a reset. */
+  checkpoint: Record<string, unknown> | null
   status: SourceStatus
   lastError: string | null
   lastSuccessAt: string | null
@@ -95,6 +100,7 @@ export async function createSource(
 ): Promise<Source> {
   requireAdmin(principal, 'sources')
   const data = parseInput(createSourceSchema, input)
+  checkSourceConfig(data.kind, data.config)
   const now = deps.clock.nowIso()
   const id = collectId('source', deps.clock.now())
   const tenantId = principal.tenantId
@@ -106,6 +112,7 @@ export async function createSource(
     system: data.system ?? data.name,
     config: toJson(data.config),
     secrets: storeSecrets(deps, tenantId, id, data.secrets),
+    checkpoint: null,
     status: 'active',
     last_error: null,
     last_success_at: null,
@@ -164,6 +171,7 @@ export async function updateSource(
     requireRead(principal)
     const current = await loadSource(db, principal.tenantId, ref)
     requireAdmin(principal, 'sources')
+    if (data.config !== undefined) checkSourceConfig(current.kind, data.config)
     const before = toSource(current)
     const changes: Record<string, unknown> = {}
     for (const field of ['name', 'system', 'config'] as const) {
@@ -214,6 +222,41 @@ export async function setSourceStatus(
       sourceId: current.id,
       verb: 'update',
       changes: { status: { from: current.status, to: status } },
+    })
+    return toSource(next)
+  })
+}
+
+/**
+ * Forgets where a pulled source stands, so its next pull starts from the beginning (records read
+ * again are absorbed as duplicates by their ids); administrators only. A pull running meanwhile
+ * stops at its next page with a `conflict`.
+ *
+ * @example
+ * await resetSourceCheckpoint(deps, admin, 'erp') // { checkpoint: null, ... }
+ */
+export async function resetSourceCheckpoint(
+  deps: CollectDeps,
+  principal: Principal,
+  ref: string,
+): Promise<Source> {
+  return inTransaction(deps, async (db) => {
+    requireRead(principal)
+    const current = await loadSource(db, principal.tenantId, ref)
+    requireAdmin(principal, 'sources')
+    if (current.checkpoint === null) return toSource(current)
+    const next: SourceTable = { ...current, checkpoint: null, updated_at: deps.clock.nowIso() }
+    await db
+      .updateTable('sources')
+      .set({ checkpoint: null, updated_at: next.updated_at })
+      .where('tenant_id', '=', current.tenant_id)
+      .where('id', '=', current.id)
+      .execute()
+    await recordSourceChange(db, deps.clock, {
+      principal,
+      sourceId: current.id,
+      verb: 'update',
+      changes: { checkpoint: { from: parseJson(current.checkpoint), to: null } },
     })
     return toSource(next)
   })
@@ -285,8 +328,9 @@ function findSource(db: CollectDb, tenantId: string, ref: string): Promise<Sourc
     .executeTakeFirst()
 }
 
+/** Writes an administrator's change; never the checkpoint, which only pulls (and a reset) move. */
 function writeSource(db: CollectDb, row: SourceTable) {
-  const { tenant_id, id, created_at: _c, ...set } = row
+  const { tenant_id, id, created_at: _c, checkpoint: _p, ...set } = row
   return db.updateTable('sources').set(set).where('tenant_id', '=', tenant_id).where('id', '=', id).execute()
 }
 
@@ -351,6 +395,7 @@ export function toSource(row: SourceTable): Source {
     system: row.system,
     config: parseJson(row.config),
     secrets: row.secrets === null ? {} : maskSecrets(parseJson<StoredSecrets>(row.secrets).names),
+    checkpoint: parseJson(row.checkpoint),
     status: row.status,
     lastError: row.last_error,
     lastSuccessAt: row.last_success_at,

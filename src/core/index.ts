@@ -15,3 +15,4 @@ export { ERROR_CODES, type ErrorCode, type FieldIssue, FxmError, toFxmError } fr
 export { ID_PREFIXES, type IdKind, newId, randomSecret, ulid } from './ids.js'
 export { createLogger, type Logger, silentLogger } from './logger.js'
 export { addMoney, formatMoney, fromMajor, type Money, minorDigits, money } from './money.js'
+export { parseInput } from './parse-input.js'

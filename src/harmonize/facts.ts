@@ -1,10 +1,19 @@
 import { sql } from 'kysely'
 import { ulid } from '../core/index.js'
+import { anyOf } from '../store/index.js'
 import { insertValues } from './bulk-sql.js'
 import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
 import { dayIn } from './day.js'
 import type { Identities } from './identity.js'
-import type { HarmonizeTables, StoreHandle } from './schema.js'
+import type {
+  ComplaintTable,
+  DeliveryTable,
+  FeedbackTable,
+  HarmonizeTables,
+  InteractionTable,
+  OrderLineTable,
+  StoreHandle,
+} from './schema.js'
 
 type Value = string | number | null
 type FactOf<T extends FactType> = Extract<CanonicalRecord, { type: T }>
@@ -280,6 +289,59 @@ export async function readBatchFacts(
     for (const r of rows) {
       out.push({ type, id: r.id, accountId: r.account_id, productGroupId: r.product_group_id, day: r.day })
     }
+  }
+  return out
+}
+
+/** The fact types that belong to a partner account (all but availability, which is per product). */
+export type PartnerFactType = Exclude<FactType, 'availability'>
+
+/** A fact row of a partner fact type, as stored. */
+export type PartnerFact<T extends PartnerFactType = PartnerFactType> = {
+  interaction: InteractionTable
+  order_line: OrderLineTable
+  delivery: DeliveryTable
+  complaint: ComplaintTable
+  feedback: FeedbackTable
+}[T]
+
+/**
+ * The facts of one type whose account is one of `accountIds` and whose day is one of `days` (for
+ * deliveries the account is the supplier): what the metrics rollups recount for those accounts
+ * and days. Reads by the `(tenant, day, account)` index.
+ *
+ * @example
+ * const lines = await readPartnerFacts(trx, tenantId, 'order_line', ['acc_1'], ['2026-03-02'])
+ */
+export async function readPartnerFacts<T extends PartnerFactType>(
+  db: StoreHandle,
+  tenantId: string,
+  type: T,
+  accountIds: readonly string[],
+  days: readonly string[],
+): Promise<PartnerFact<T>[]> {
+  if (accountIds.length === 0 || days.length === 0) return []
+  const { rows } = await sql<PartnerFact<T>>`select * from ${sql.table(FACT_TABLES[type])}
+    where tenant_id = ${tenantId} and ${anyOf(db, sql.ref('day'), days)}
+    and ${anyOf(db, sql.ref('account_id'), accountIds)}`.execute(db)
+  return rows
+}
+
+/**
+ * Every (account, day) of a tenant that has partner facts, optionally only of some accounts:
+ * what a rebuild of the metrics rollups recounts.
+ */
+export async function partnerFactCells(
+  db: StoreHandle,
+  tenantId: string,
+  accountIds?: readonly string[],
+): Promise<{ accountId: string; day: string }[]> {
+  const out: { accountId: string; day: string }[] = []
+  for (const type of ['interaction', 'order_line', 'delivery', 'complaint', 'feedback'] as const) {
+    const only = accountIds ? sql`and ${anyOf(db, sql.ref('account_id'), accountIds)}` : sql``
+    const { rows } = await sql<{ account_id: string; day: string }>`select distinct account_id, day
+      from ${sql.table(FACT_TABLES[type])} where tenant_id = ${tenantId} ${only}`.execute(db)
+    for (const r of rows) out.push({ accountId: r.account_id, day: r.day })
   }
   return out
 }

@@ -4,7 +4,8 @@
  * format), validation, identity resolution against the catalog's aliases (unknown references
  * create entities or go to quarantine by source policy; junk ids such as `0` or `anonymous` never
  * match), the fact tables (one per fact type, idempotent by tenant, source and external id), the
- * quarantine with replay, and account merges. It consumes `collect.batch.received` and emits one
+ * quarantine with replay, whole-source replays (inline, or as the resumable job
+ * `harmonize.replay_source`), and account merges. It consumes `collect.batch.received` and emits one
  * `harmonize.facts.recorded` per batch for metrics and campaigns.
  *
  * Days: each fact's `day` is its calendar day in the tenant's time zone (the business day its
@@ -38,7 +39,15 @@ export {
   runHarmonizeOnce,
 } from './consumer.js'
 export { dayIn } from './day.js'
-export { FACT_TABLES, type RecordedFact, readBatchFacts } from './facts.js'
+export {
+  FACT_TABLES,
+  type PartnerFact,
+  type PartnerFactType,
+  partnerFactCells,
+  type RecordedFact,
+  readBatchFacts,
+  readPartnerFacts,
+} from './facts.js'
 export { HARMONIZE_ACTOR, type Identities, type RecordFailure, resolveIdentities } from './identity.js'
 export {
   type CompiledMapping,
@@ -81,7 +90,23 @@ export {
   newReplayBatchId,
 } from './record.js'
 export { DEFAULT_JUNK_IDS, isJunkId, junkSet } from './refs.js'
-export { type ReplayReport, replayQuarantine, replayQuarantineSchema, replaySource } from './replay.js'
+export {
+  type ReplayPage,
+  type ReplayReport,
+  replayQuarantine,
+  replayQuarantineSchema,
+  replaySource,
+  replaySourcePage,
+} from './replay.js'
+export {
+  purgeFinishedReplays,
+  REPLAY_SOURCE_JOB,
+  readSourceReplay,
+  replayJobHandlers,
+  requestSourceReplay,
+  type SourceReplay,
+  type SourceReplayRequest,
+} from './replay-jobs.js'
 export { type HarmonizeRouteOptions, registerHarmonizeRoutes } from './routes.js'
 export {
   type HarmonizeDeps,

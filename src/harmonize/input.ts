@@ -1,16 +1,6 @@
-import type { z } from 'zod'
 import { FxmError } from '../core/index.js'
 
-/** Validates service input with its zod schema; a failure is `invalid_input` naming each field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input)
-  if (result.success) return result.data
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || 'input',
-    message: issue.message,
-  }))
-  throw new FxmError('invalid_input', issues.map((i) => `${i.field}: ${i.message}`).join('; '), { issues })
-}
+export { parseInput } from '../core/index.js'
 
 /** The opaque cursor pointing after the row with this id. */
 export function encodeCursor(id: string): string {

@@ -41,8 +41,9 @@ const GROUP_DAY = ['day', 'product_group_id']
 
 /**
  * Harmonize's tables: one fact table per fact type (tuned for the metrics rollups), the quarantine
- * of records that could not become facts, and the versioned mappings of each source. No foreign
- * keys to catalog tables: facts are append-mostly and re-pointed by merges in one transaction.
+ * of records that could not become facts, the versioned mappings of each source, and the progress
+ * of source replays run as jobs. No foreign keys to catalog tables: facts are append-mostly and
+ * re-pointed by merges in one transaction.
  */
 export const harmonizeMigrations: FxmMigration[] = [
   {
@@ -167,6 +168,33 @@ export const harmonizeMigrations: FxmMigration[] = [
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
         .addPrimaryKeyConstraint('mappings_pk', ['tenant_id', 'source_id', 'version'])
+        .execute()
+    },
+  },
+  {
+    name: '20261127_32_harmonize_source_replays',
+    async up(db, caps) {
+      const t = caps.types
+      await db.schema
+        .createTable('source_replays')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .addColumn('after_id', 'text')
+        .addColumn('records', 'integer', (c) => c.notNull())
+        .addColumn('changed', 'integer', (c) => c.notNull())
+        .addColumn('replayed', 'integer', (c) => c.notNull())
+        .addColumn('quarantined', 'integer', (c) => c.notNull())
+        .addColumn('batches', sql.raw(t.json), (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('started_at', sql.raw(t.timestamp))
+        .addColumn('finished_at', sql.raw(t.timestamp))
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('source_replays_pk', ['tenant_id', 'job_id'])
+        // Two requests racing for a source's next replay number: the job's dedupe key lets one win.
+        .addUniqueConstraint('source_replays_seq', ['tenant_id', 'source_id', 'seq'])
         .execute()
     },
   },

@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import type { Clock, FieldIssue } from '../core/index.js'
-import { toJson } from '../store/index.js'
+import { anyOf, toJson } from '../store/index.js'
 import { factIds } from './facts.js'
 import type { QuarantineReason, StoreHandle } from './schema.js'
 
@@ -94,7 +94,7 @@ export async function resolveQuarantined(
     const result =
       await sql`update quarantine set status = 'replayed', resolved_at = ${now}, updated_at = ${now}
       where tenant_id = ${tenantId} and source_id = ${sourceId} and status = 'open'
-      and record_key in (${sql.join(keys)})`.execute(db)
+      and ${anyOf(db, sql.ref('record_key'), keys)}`.execute(db)
     resolved += Number(result.numAffectedRows ?? 0)
   }
   return resolved

@@ -4,10 +4,10 @@ import { parseJson } from '../store/index.js'
 import { requireHarmonizeAdmin } from './access.js'
 import { harmonizeRaw } from './consumer.js'
 import { parseInput } from './input.js'
-import type { HarmonizeIo } from './io.js'
+import type { HarmonizeIo, HarmonizeSource } from './io.js'
 import { mapperFor, requireSource } from './mappings.js'
 import { type HarmonizeRecord, type HarmonizeResult, harmonizeRecords, newReplayBatchId } from './record.js'
-import { type HarmonizeDeps, harmonizeDb, type QuarantineTable } from './schema.js'
+import { type HarmonizeDeps, harmonizeDb, type QuarantineTable, type StoreHandle } from './schema.js'
 
 // Records per transaction: long enough to be fast, short enough not to hold the write lock long.
 const PAGE = 500
@@ -77,7 +77,7 @@ export async function replayQuarantine(
         const records = entries.map(toRecord)
         const batchId = newBatch(deps)
         const input = { tenantId, source: known, map, validateMapped, batchId, records }
-        add(report, records.length, await harmonizeRecords(trx, deps, input))
+        addToReport(report, records.length, await harmonizeRecords(trx, deps, input))
       }
       return rows.length < PAGE
     })
@@ -89,7 +89,8 @@ export async function replayQuarantine(
  * Harmonizes a whole source again from its raw log with its current mapping: the same records
  * make the same facts (updated where the mapping changed, never duplicated), records that now
  * fail are quarantined, and quarantined records that now pass are resolved. One transaction per
- * 500 records; administrators and API keys with write scope.
+ * 500 records, all within this call; administrators and API keys with write scope. Large sources
+ * replay as a job instead (`requestSourceReplay`), which does the same page by page.
  */
 export async function replaySource(
   deps: HarmonizeDeps,
@@ -103,20 +104,47 @@ export async function replaySource(
   const report = emptyReport()
   let afterId: string | undefined
   for (;;) {
-    const page = await deps.store.transaction(async (trx) => {
-      const records = await io.records.readRawRecords(trx, tenantId, source.id, { afterId, limit: PAGE })
-      if (records.length > 0) {
-        add(
-          report,
-          records.length,
-          await harmonizeRaw(trx, deps, io, tenantId, source, records, newBatch(deps)),
-        )
-      }
-      return records
-    })
-    afterId = page.at(-1)?.id
-    if (page.length < PAGE) return report
+    const page = await deps.store.transaction((trx) =>
+      replaySourcePage(trx, deps, io, tenantId, source, afterId),
+    )
+    if (page.result) addToReport(report, page.records, page.result)
+    afterId = page.lastId ?? afterId
+    if (page.last) return report
   }
+}
+
+/** What one page of a source replay did. */
+export interface ReplayPage {
+  /** Raw records harmonized again. */
+  records: number
+  /** The last of them, where the next page starts; null when the page was empty. */
+  lastId: string | null
+  /** Null when the page was empty. */
+  result: HarmonizeResult | null
+  /** True when the raw log has nothing after this page. */
+  last: boolean
+}
+
+/**
+ * Harmonizes the next page (500 records) of a source's raw log after `afterId` again, in the
+ * caller's transaction. Idempotent: facts are upserted on (tenant, source, external id), so a page
+ * done twice leaves the same facts.
+ *
+ * @example
+ * const page = await store.transaction((trx) => replaySourcePage(trx, deps, io, tenantId, source, afterId))
+ */
+export async function replaySourcePage(
+  trx: StoreHandle,
+  deps: Pick<HarmonizeDeps, 'clock'>,
+  io: HarmonizeIo,
+  tenantId: string,
+  source: HarmonizeSource,
+  afterId: string | undefined,
+): Promise<ReplayPage> {
+  const records = await io.records.readRawRecords(trx, tenantId, source.id, { afterId, limit: PAGE })
+  const result =
+    records.length > 0 ? await harmonizeRaw(trx, deps, io, tenantId, source, records, newBatch(deps)) : null
+  return { records: records.length, lastId: records.at(-1)?.id ?? null, result, last: records.length < PAGE }
 }
 
 function bySource(rows: QuarantineTable[]): Map<string, QuarantineTable[]> {
@@ -143,11 +171,17 @@ function newBatch(deps: Pick<HarmonizeDeps, 'clock'>): string {
   return newReplayBatchId(deps.clock.now())
 }
 
+/** A report of a replay that did nothing yet. */
 function emptyReport(): ReplayReport {
   return { records: 0, changed: 0, replayed: 0, quarantined: 0, batches: [] }
 }
 
-function add(report: ReplayReport, records: number, result: HarmonizeResult): void {
+/** Adds what harmonizing `records` records did to a replay report. */
+export function addToReport(
+  report: ReplayReport,
+  records: number,
+  result: Pick<HarmonizeResult, 'changed' | 'resolved' | 'quarantined' | 'batchId'>,
+): void {
   report.records += records
   report.changed += result.changed
   report.replayed += result.resolved

@@ -1,3 +1,4 @@
+import { anyOf } from '../store/index.js'
 import { type FactRow, factColumns } from './facts.js'
 import { harmonizeDb, type StoreHandle } from './schema.js'
 
@@ -46,7 +47,7 @@ export async function linkWaiting(
         .select(['id', 'original_external_id'])
         .where('tenant_id', '=', tenantId)
         .where('source_id', '=', sourceId)
-        .where('original_external_id', 'in', part)
+        .where((eb) => anyOf(db, eb.ref('original_external_id'), part))
         .where('original_external_id', 'is not', null)
         .where('original_fact_id', 'is', null)
         .execute()),
@@ -80,7 +81,7 @@ async function idsOf(db: StoreHandle, tenantId: string, sourceId: string, extern
       .select(['external_id', 'id'])
       .where('tenant_id', '=', tenantId)
       .where('source_id', '=', sourceId)
-      .where('external_id', 'in', unique.slice(i, i + 1000))
+      .where((eb) => anyOf(db, eb.ref('external_id'), unique.slice(i, i + 1000)))
       .execute()
     for (const r of rows) out.set(r.external_id, r.id)
   }

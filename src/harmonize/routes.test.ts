@@ -90,11 +90,26 @@ describe.each(ENGINES)('harmonize routes on %s', (engine) => {
     expect((await call('write', 'POST', `/v1/quarantine/${l2.id}/discard`)).statusCode).toBe(409)
   })
 
-  it('replays a source and merges accounts', async () => {
-    const replay = await call('write', 'POST', `/v1/sources/${erp.id}/replay`)
+  it('replays a source within the request when asked to wait, else queues a job', async () => {
+    const replay = await call('write', 'POST', `/v1/sources/${erp.id}/replay?wait=true`)
+    expect(replay.statusCode).toBe(200)
     expect(replay.json()).toMatchObject({ records: 2, changed: 0, quarantined: 1 })
     expect((await call('write', 'POST', '/v1/sources/src_nope/replay')).statusCode).toBe(404)
+    expect((await call('read', 'POST', `/v1/sources/${erp.id}/replay`)).statusCode).toBe(403)
 
+    const queued = await call('write', 'POST', `/v1/sources/${erp.id}/replay`)
+    expect(queued.statusCode).toBe(202)
+    expect(queued.json()).toEqual({
+      jobId: expect.stringMatching(/^job_/),
+      sourceId: erp.id,
+      alreadyQueued: false,
+    })
+    expect(queued.headers.location).toBe(`/v1/jobs/${queued.json().jobId}`)
+    const again = await call('write', 'POST', `/v1/sources/${erp.id}/replay?wait=false`)
+    expect(again.json()).toEqual({ ...queued.json(), alreadyQueued: true })
+  })
+
+  it('merges accounts', async () => {
     const winner = await createAccount(w.deps, w.a.system, { name: 'Keeper' })
     const loser = await createAccount(w.deps, w.a.system, { name: 'Duplicate' })
     const merge = await call('write', 'POST', `/v1/accounts/${winner.id}/merge`, { loserId: loser.id })

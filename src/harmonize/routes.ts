@@ -5,6 +5,7 @@ import { getMapping, putMapping } from './mappings.js'
 import { mergeAccounts } from './merge.js'
 import { discardQuarantined, getQuarantined, listQuarantine, listQuarantineSchema } from './quarantine.js'
 import { replayQuarantine, replayQuarantineSchema, replaySource } from './replay.js'
+import { requestSourceReplay } from './replay-jobs.js'
 import { type HarmonizeDeps, QUARANTINE_REASONS, QUARANTINE_STATUSES } from './schema.js'
 
 export interface HarmonizeRouteOptions {
@@ -37,6 +38,20 @@ const replayReport = z.object({
   replayed: z.number().int().describe('Quarantine entries that are now facts'),
   quarantined: z.number().int().describe('Records that failed again'),
   batches: z.array(z.string()).describe('Replay batch ids carried by the facts they wrote'),
+})
+
+const replayQuery = z.object({
+  wait: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .transform((v) => v === true || v === 'true')
+    .optional()
+    .describe('true: replay within the request and answer with the report (small sources only)'),
+})
+
+const replayQueued = z.object({
+  jobId: z.string().describe('Follow it at GET /v1/jobs/{jobId}'),
+  sourceId: z.string(),
+  alreadyQueued: z.boolean().describe('A replay of the source was already waiting to start; this is it'),
 })
 
 const mappingReply = z.object({
@@ -172,12 +187,24 @@ export function registerHarmonizeRoutes(
         summary: 'Re-harmonize a source',
         description:
           'Harmonizes the whole raw log of the source again with its current mapping: the same facts, ' +
-          `updated where the mapping changed, never duplicated. ${WRITE}`,
+          'updated where the mapping changed, never duplicated. By default the replay is queued as a job ' +
+          '(`harmonize.replay_source`) and the reply is 202 with its id: follow it at `GET /v1/jobs/{id}` ' +
+          '(also in the Location header). A worker runs it (`fxm start` or `fxm worker`; `fxm serve` runs ' +
+          'none), page by page, resuming after the last page if it is interrupted. A request while a replay ' +
+          'of the source still waits to start joins that job. `?wait=true` replays within the request instead ' +
+          `and answers 200 with the report: for small sources only. ${WRITE}`,
         params: sourceParams,
-        response: { 200: replayReport },
+        querystring: replayQuery,
+        response: { 200: replayReport, 202: replayQueued },
       },
     },
-    async (request) => replaySource(deps, principalOf(request), io, request.params.id),
+    async (request, reply) => {
+      const principal = principalOf(request)
+      if (request.query.wait)
+        return reply.code(200).send(await replaySource(deps, principal, io, request.params.id))
+      const queued = await requestSourceReplay(deps, principal, io, request.params.id)
+      return reply.code(202).header('location', `/v1/jobs/${queued.jobId}`).send(queued)
+    },
   )
 
   app.post(

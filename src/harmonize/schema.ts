@@ -127,6 +127,34 @@ export interface MappingTable {
   created_at: string
 }
 
+/**
+ * One requested re-harmonization of a whole source, run by the job `harmonize.replay_source`.
+ * Each page commits with its progress here, so a job that crashed or was retried resumes after the
+ * last page it committed; the counts add up to the replay's report.
+ */
+export interface SourceReplayTable {
+  tenant_id: string
+  /** The job that runs the replay. */
+  job_id: string
+  source_id: string
+  /** 1 for a source's first replay, then counting up; part of the job's dedupe key. */
+  seq: number
+  /** Who asked: `user:usr_...`, `apiKey:key_...` or `system:cli`. */
+  requested_by: string
+  /** The last raw record replayed; null before the first page. */
+  after_id: string | null
+  records: number
+  changed: number
+  replayed: number
+  quarantined: number
+  /** JSON array of the replay batch ids written so far. */
+  batches: string
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+  updated_at: string
+}
+
 /** Tables harmonize owns. */
 export type HarmonizeTables = {
   fact_interactions: InteractionTable
@@ -137,6 +165,7 @@ export type HarmonizeTables = {
   fact_availability: AvailabilityTable
   quarantine: QuarantineTable
   mappings: MappingTable
+  source_replays: SourceReplayTable
 }
 
 export type HarmonizeSchema = StoreTables & HarmonizeTables

@@ -1,10 +1,11 @@
-import { buildServer, type FxmApp } from '../api/index.js'
+import { buildServer, type FxmApp, registerJobRoutes } from '../api/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
 import { registerCollectRoutes } from '../collect/index.js'
 import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../harmonize/index.js'
 import type { Fxm } from './fxm.js'
 import { ALL_MIGRATIONS } from './migrations.js'
 import { fxmVersion } from './version.js'
+import { JOB_DETAILS } from './worker.js'
 
 /** The HTTP API of a running FXM with every module's routes. */
 export function createApi(fxm: Fxm): Promise<FxmApp> {
@@ -32,6 +33,7 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
           { validate: validateNativeEvent },
         ),
       (app) => registerHarmonizeRoutes(app, deps, { io: harmonizeIo() }),
+      (app) => registerJobRoutes(app, deps, { details: JOB_DETAILS }),
     ],
   })
 }

@@ -1,6 +1,7 @@
 import { catalogMigrations } from '../catalog/index.js'
 import { collectMigrations } from '../collect/index.js'
 import { harmonizeMigrations } from '../harmonize/index.js'
+import { metricsMigrations } from '../metrics/index.js'
 import { type FxmMigration, storeMigrations } from '../store/index.js'
 
 /** Every module's migrations; their names order them. */
@@ -9,4 +10,5 @@ export const ALL_MIGRATIONS: FxmMigration[] = [
   ...catalogMigrations,
   ...collectMigrations,
   ...harmonizeMigrations,
+  ...metricsMigrations,
 ].sort((a, b) => a.name.localeCompare(b.name))

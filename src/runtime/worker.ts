@@ -1,6 +1,15 @@
+import type { JobDetailReader } from '../api/index.js'
 import { purgeExpiredSessions } from '../catalog/index.js'
 import { pullJobHandlers } from '../collect/index.js'
-import { harmonizeIo, runHarmonizeOnce } from '../harmonize/index.js'
+import {
+  harmonizeIo,
+  purgeFinishedReplays,
+  REPLAY_SOURCE_JOB,
+  readSourceReplay,
+  replayJobHandlers,
+  runHarmonizeOnce,
+} from '../harmonize/index.js'
+import { runMetricsOnce } from '../metrics/index.js'
 import { type JobHandler, JobWorker, purgeConsumedEvents, purgeFinishedJobs } from '../store/index.js'
 import { type OutboxConsumer, startConsumerLoop } from './consumer-loop.js'
 import type { Fxm } from './fxm.js'
@@ -19,21 +28,36 @@ export const RECURRING_JOBS: RecurringJob[] = [
 export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
   return {
     ...pullJobHandlers(secretKey),
+    ...replayJobHandlers(harmonizeIo()),
     'maintenance.sweep': async (_job, { store, clock, logger }) => {
       const now = clock.now()
       const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
       const events = await purgeConsumedEvents(store, new Date(now - 30 * DAY).toISOString())
       const sessions = await purgeExpiredSessions({ store, clock })
-      logger.info({ jobs, events, sessions }, 'maintenance sweep done')
+      const replays = await purgeFinishedReplays(store.db, new Date(now - 30 * DAY).toISOString())
+      logger.info({ jobs, events, sessions, replays }, 'maintenance sweep done')
     },
   }
+}
+
+/** What each module tells about its jobs in `GET /v1/jobs/{id}` and `fxm job show`, by job kind. */
+export const JOB_DETAILS: Record<string, JobDetailReader> = {
+  [REPLAY_SOURCE_JOB]: async (store, job) => {
+    const replay = await readSourceReplay(store.db, job.tenantId, job.id)
+    if (!replay) return null
+    const { sourceId, seq, startedAt, finishedAt, report } = replay
+    return { sourceId, seq, startedAt, finishedAt, report }
+  },
 }
 
 /** The outbox consumers of every module, in the order data flows through them. */
 export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
   const deps = { store: fxm.store, clock: fxm.clock }
   const io = harmonizeIo()
-  return [{ name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) }]
+  return [
+    { name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) },
+    { name: 'metrics', runOnce: () => runMetricsOnce(deps) },
+  ]
 }
 
 /**

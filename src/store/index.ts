@@ -4,6 +4,8 @@
  * (domain events committed with the change they describe) and the durable job table (leases,
  * retries with backoff, dead jobs). Modules add their own tables with `db.withTables<T>()`.
  */
+
+export { anyOf, engineOf, lockForTransaction } from './any-of.js'
 export {
   type Capabilities,
   type ColumnTypes,

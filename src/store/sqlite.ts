@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import {
   CompiledQuery,
@@ -24,7 +25,11 @@ const BUSY_TIMEOUT_MS = 10_000
  * loop; when the lock holder is a transaction of this same process (a second store on the file)
  * that is waiting on the event loop, neither could move until the timeout failed the statement.
  */
-export function openSqlite<DB>(path: string): { db: Kysely<DB>; raw: Database.Database } {
+export function openSqlite<DB>(path: string): {
+  db: Kysely<DB>
+  raw: Database.Database
+  listen(channel: string, onNotify: () => void): () => void
+} {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
   // Opening may race another process's WAL recovery: wait inside SQLite here, nothing else runs yet.
@@ -33,8 +38,70 @@ export function openSqlite<DB>(path: string): { db: Kysely<DB>; raw: Database.Da
   raw.pragma('foreign_keys = ON')
   raw.pragma('synchronous = NORMAL')
   raw.pragma('busy_timeout = 0')
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw) }) })
-  return { db, raw }
+  const signals = new CommitSignals(path, raw)
+  const db = new Kysely<DB>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw, signals) }, signals),
+  })
+  return { db, raw, listen: (channel, onNotify) => signals.listen(channel, onNotify) }
+}
+
+/** Tables whose inserts signal a channel at commit, as the PostgreSQL triggers do. */
+const SIGNALLING_INSERTS: [prefix: string, channel: string][] = [
+  ['insert into "jobs"', 'fxm_jobs'],
+  ['insert into "outbox_events"', 'fxm_outbox'],
+]
+
+/**
+ * The SQLite side of `Store.listen`: a commit that inserted jobs or outbox events signals
+ * `fxm_jobs` or `fxm_outbox` to every listener on the same database file in this process, in any
+ * thread (a `BroadcastChannel` per file and channel). Processes that share the file do not hear
+ * each other; they fall back to polling.
+ */
+class CommitSignals {
+  readonly #prefix: string
+  readonly #raw: Database.Database
+  readonly #pending = new Set<string>()
+  readonly #senders = new Map<string, BroadcastChannel>()
+
+  constructor(path: string, raw: Database.Database) {
+    this.#prefix = `fxm:${path === ':memory:' ? `memory:${Math.random()}` : resolve(path)}:`
+    this.#raw = raw
+  }
+
+  /** Notes what a statement about to run would signal once committed. */
+  before(sql: string): void {
+    for (const [prefix, channel] of SIGNALLING_INSERTS) if (sql.startsWith(prefix)) this.#pending.add(channel)
+  }
+
+  /** After a statement: outside a transaction everything noted is committed (or rolled back). */
+  after(sql: string): void {
+    if (this.#pending.size === 0 || this.#raw.inTransaction) return
+    const rolledBack = sql.trimStart().toLowerCase().startsWith('rollback')
+    for (const channel of this.#pending) if (!rolledBack) this.#sender(channel).postMessage(null)
+    this.#pending.clear()
+  }
+
+  listen(channel: string, onNotify: () => void): () => void {
+    const receiver = new BroadcastChannel(this.#prefix + channel)
+    receiver.onmessage = () => onNotify()
+    receiver.unref()
+    return () => receiver.close()
+  }
+
+  close(): void {
+    for (const sender of this.#senders.values()) sender.close()
+    this.#senders.clear()
+  }
+
+  #sender(channel: string): BroadcastChannel {
+    let sender = this.#senders.get(channel)
+    if (!sender) {
+      sender = new BroadcastChannel(this.#prefix + channel)
+      sender.unref()
+      this.#senders.set(channel, sender)
+    }
+    return sender
+  }
 }
 
 /** Prepared statements kept per SQL text; the hot paths repeat the same few statements endlessly. */
@@ -45,10 +112,13 @@ const STATEMENT_CACHE_SIZE = 500
  * statement anew, and compiling a 500-row INSERT costs about as much as running it. Statements are
  * only ever run one at a time on this single connection, and FXM never streams, so reusing one is safe.
  */
-function withStatementCache(raw: Database.Database) {
+function withStatementCache(raw: Database.Database, signals: CommitSignals) {
   const cache = new Map<string, Database.Statement>()
   return {
-    close: () => raw.close(),
+    close: () => {
+      signals.close()
+      raw.close()
+    },
     prepare(sql: string) {
       let statement = cache.get(sql)
       if (statement) {
@@ -66,23 +136,31 @@ function withStatementCache(raw: Database.Database) {
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: ConstructorParameters<typeof SqliteDialect>[0]
+  readonly #signals: CommitSignals
 
-  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], signals: CommitSignals) {
     super(config)
     this.#config = config
+    this.#signals = signals
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config)
+    return new ImmediateSqliteDriver(this.#config, this.#signals)
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #signals: CommitSignals
   #connection: BusyWaitingConnection | undefined
+
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0], signals: CommitSignals) {
+    super(config)
+    this.#signals = signals
+  }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await super.acquireConnection()
-    this.#connection ??= new BusyWaitingConnection(inner)
+    this.#connection ??= new BusyWaitingConnection(inner, this.#signals)
     return this.#connection
   }
 
@@ -91,15 +169,29 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-/** Retries a statement that found the database locked, pausing without blocking the event loop. */
+/**
+ * Retries a statement that found the database locked, pausing without blocking the event loop,
+ * and tells the commit signals what ran.
+ */
 class BusyWaitingConnection implements DatabaseConnection {
   readonly #inner: DatabaseConnection
+  readonly #signals: CommitSignals
 
-  constructor(inner: DatabaseConnection) {
+  constructor(inner: DatabaseConnection, signals: CommitSignals) {
     this.#inner = inner
+    this.#signals = signals
   }
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    this.#signals.before(query.sql)
+    try {
+      return await this.#execute<R>(query)
+    } finally {
+      this.#signals.after(query.sql)
+    }
+  }
+
+  async #execute<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     const deadline = Date.now() + BUSY_TIMEOUT_MS
     for (let pause = 1; ; pause = Math.min(pause * 2, 10)) {
       try {

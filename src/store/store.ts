@@ -19,9 +19,11 @@ export interface Store {
   /** Engine and server version, for `fxm doctor`. */
   version(): Promise<string>
   /**
-   * Calls `onNotify` whenever another process signals `channel` (PostgreSQL LISTEN/NOTIFY; the
-   * store's triggers signal `fxm_jobs` and `fxm_outbox` on every insert). Without `supportsNotify`
-   * it never calls. Returns the function that ends the subscription.
+   * Calls `onNotify` whenever a commit that inserted jobs or outbox events signals `channel`
+   * (`fxm_jobs`, `fxm_outbox`). PostgreSQL: LISTEN/NOTIFY from the store's triggers, heard across
+   * processes. SQLite: commits through any store on the same file in this process, in any thread;
+   * other processes sharing the file are not heard and are found by polling. Returns the function
+   * that ends the subscription.
    */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>
   close(): Promise<void>
@@ -48,9 +50,11 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       await pool.end().catch(() => {})
     })
   }
-  const { db } = openSqlite<StoreTables>(url)
-  // One process owns the SQLite file's work; in-process wake-ups are direct calls.
-  const listen = async () => async () => {}
+  const { db, listen: listenSqlite } = openSqlite<StoreTables>(url)
+  const listen = async (channel: string, onNotify: () => void) => {
+    const end = listenSqlite(channel, onNotify)
+    return async () => end()
+  }
   return makeStore(db, SQLITE_CAPABILITIES, url, listen, () => db.destroy())
 }
 

@@ -103,7 +103,7 @@ describe.each(ENGINES)('the fxm command on %s', (engine) => {
     const unknownTenant = await fxm(['user', 'list', '--tenant', 'nope'], env, cwd)
     expect(unknownTenant.code).toBe(1)
     expect(unknownTenant.stderr).toMatch(/No tenant "nope"/)
-  })
+  }, 120_000) // ten processes of a few seconds' start-up each on a busy machine
 
   it('checks an installation with doctor', async () => {
     const doctor = await fxm(['doctor'], env, cwd)
@@ -151,6 +151,8 @@ describe('fxm --help', () => {
       'user',
       'apikey',
       'import',
+      'source',
+      'job',
       'demo',
       'doctor',
     ])
@@ -160,7 +162,16 @@ describe('fxm --help', () => {
       ['demo'],
       ['quarantine', 'list'],
       ['quarantine', 'replay'],
+      ['source', 'list'],
+      ['source', 'show'],
+      ['source', 'create'],
+      ['source', 'update'],
+      ['source', 'pause'],
+      ['source', 'resume'],
+      ['source', 'delete'],
+      ['source', 'pull'],
       ['source', 'replay'],
+      ['job', 'show'],
       ['account', 'merge'],
       ['serve'],
       ['worker'],

@@ -10,10 +10,11 @@ import {
   pullSqlSource,
   type RawRecord,
   readRawRecords,
+  resetSourceCheckpoint,
   updateSource,
 } from '../../src/collect/index.js'
-import { silentLogger, systemClock } from '../../src/core/index.js'
-import type { Job } from '../../src/store/index.js'
+import { FxmError, silentLogger, systemClock } from '../../src/core/index.js'
+import { type Job, migrateToLatest } from '../../src/store/index.js'
 import {
   createTestDatabase,
   createTestStore,
@@ -132,7 +133,8 @@ describe.each(ENGINES)('sql pull connector on %s', (engine) => {
       [2, '2026-03-01T02:00:00Z', 'b'],
     ])
     await pullSqlSource(deps, admin, source.name)
-    const before = (await getSource(deps, admin, source.id)).config.checkpoint
+    const before = (await getSource(deps, admin, source.id)).checkpoint
+    expect(before).toEqual({ cursor: expect.stringContaining('02:00:00'), idsAtCursor: ['2'] })
     // Rows 3 and 4 fill one page (batchSize 2), row 5 the next.
     await insert(table, [
       [3, '2026-03-01T03:00:00Z', 'c'],
@@ -144,7 +146,7 @@ describe.each(ENGINES)('sql pull connector on %s', (engine) => {
     await expect(pullSqlSource(deps, admin, source.name)).rejects.toThrow(/does not exist/)
     const failing = await getSource(deps, admin, source.id)
     expect(failing).toMatchObject({ status: 'failing', lastError: expect.stringMatching(/does not exist/) })
-    expect(failing.config.checkpoint).toEqual(before)
+    expect(failing.checkpoint).toEqual(before)
     expect(await ids(source.id)).toEqual(['1', '2'])
 
     // Failing mid-way: the store rejects the second page's records, the first page stays stored.
@@ -163,7 +165,7 @@ describe.each(ENGINES)('sql pull connector on %s', (engine) => {
     await expect(pullSqlSource(failingDeps, admin, source.name)).rejects.toThrow('disk full')
     const half = await getSource(deps, admin, source.id)
     expect(half).toMatchObject({ status: 'failing', lastError: 'disk full' })
-    expect(half.config.checkpoint).toEqual({
+    expect(half.checkpoint).toEqual({
       cursor: expect.stringContaining('04:00:00'),
       idsAtCursor: ['4'],
     })
@@ -172,14 +174,122 @@ describe.each(ENGINES)('sql pull connector on %s', (engine) => {
     // Fixed: the next pull resumes after row 4; a forced re-read from scratch stores nothing twice.
     expect(await pullSqlSource(deps, admin, source.name)).toMatchObject({ read: 1, accepted: 1 })
     expect(await getSource(deps, admin, source.id)).toMatchObject({ status: 'active', lastError: null })
-    const { checkpoint: _, ...config } = (await getSource(deps, admin, source.id)).config
-    await updateSource(deps, admin, source.id, { config })
+    expect(await resetSourceCheckpoint(deps, admin, source.id)).toMatchObject({ checkpoint: null })
     expect(await pullSqlSource(deps, admin, source.name)).toMatchObject({
       read: 5,
       accepted: 0,
       duplicates: 5,
     })
     expect(await ids(source.id)).toEqual(['1', '2', '3', '4', '5'])
+  })
+
+  it('keeps the checkpoint apart from the config: a config change neither resets it nor conflicts with a pull', async () => {
+    const { source, table } = await newSource()
+    await insert(table, [
+      [1, '2026-05-01T01:00:00Z', 'a'],
+      [2, '2026-05-01T02:00:00Z', 'b'],
+      [3, '2026-05-01T03:00:00Z', 'c'],
+    ])
+    await pullSqlSource(deps, admin, source.name)
+    const pulled = await getSource(deps, admin, source.id)
+    expect(pulled.checkpoint).toEqual({ cursor: expect.stringContaining('03:00:00'), idsAtCursor: ['3'] })
+    expect(pulled.config).not.toHaveProperty('checkpoint')
+
+    // An administrator rewrites the whole config: the checkpoint stays, the next pull reads only row 4.
+    const changed = await updateSource(deps, admin, source.id, { config: { ...pulled.config, batchSize: 1 } })
+    expect(changed.checkpoint).toEqual(pulled.checkpoint)
+    await insert(table, [[4, '2026-05-01T04:00:00Z', 'd']])
+    expect(await pullSqlSource(deps, admin, source.name)).toMatchObject({ read: 1, accepted: 1 })
+    // The checkpoint is not config: sending one is refused, naming the field.
+    const refused = updateSource(deps, admin, source.id, { config: { ...pulled.config, checkpoint: null } })
+    await expect(refused).rejects.toMatchObject({
+      issues: [expect.objectContaining({ field: 'config.checkpoint' })],
+    })
+
+    // A config change while a pull runs (between its read and its first page) does not disturb it...
+    await insert(table, [[5, '2026-05-01T05:00:00Z', 'e']])
+    const beforePage = (step: () => Promise<unknown>): CollectDeps => {
+      let done = false
+      return {
+        ...deps,
+        store: new Proxy(t.store, {
+          get(target, prop, receiver) {
+            if (prop !== 'transaction') return Reflect.get(target, prop, receiver)
+            return async (fn: Parameters<typeof target.transaction>[0]) => {
+              if (!done) {
+                done = true
+                await step()
+              }
+              return target.transaction(fn)
+            }
+          },
+        }),
+      }
+    }
+    const configured = beforePage(() => updateSource(deps, admin, source.id, { config: pulled.config }))
+    expect(await pullSqlSource(configured, admin, source.name)).toMatchObject({ read: 1, accepted: 1 })
+    expect(await ids(source.id)).toEqual(['1', '2', '3', '4', '5'])
+
+    // ...but a checkpoint moved by another pull (here: a reset) rolls the page back: nothing skipped.
+    await insert(table, [[6, '2026-05-01T06:00:00Z', 'f']])
+    const raced = beforePage(() => resetSourceCheckpoint(deps, admin, source.id))
+    const error = await pullSqlSource(raced, admin, source.name).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(FxmError)
+    expect(error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/checkpoint .* moved/) })
+    expect(await ids(source.id)).toEqual(['1', '2', '3', '4', '5'])
+    expect(await getSource(deps, admin, source.id)).toMatchObject({ status: 'failing', checkpoint: null })
+    // The next pull starts over after the reset: everything read again, only row 6 stored.
+    expect(await pullSqlSource(deps, admin, source.name)).toMatchObject({
+      read: 6,
+      accepted: 1,
+      duplicates: 5,
+    })
+    expect(await getSource(deps, admin, source.id)).toMatchObject({ status: 'active' })
+  })
+
+  it('moves a checkpoint kept in the config into its own column when migrating', async () => {
+    const old = await createTestStore(
+      engine,
+      COLLECT_TEST_MIGRATIONS.filter((m) => m.name !== '20261127_24_collect_source_checkpoint'),
+    )
+    try {
+      const row = (id: string, config: Record<string, unknown>) => ({
+        tenant_id: 'ten_1',
+        id,
+        name: id,
+        kind: 'sql',
+        system: id,
+        config: JSON.stringify(config),
+        secrets: null,
+        status: 'active',
+        last_error: null,
+        last_success_at: null,
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+      })
+      const checkpoint = { cursor: '2026-01-01 10:00:00+00', idsAtCursor: ['7'] }
+      await old.store.db
+        .withTables<{ sources: ReturnType<typeof row> }>()
+        .insertInto('sources')
+        .values([
+          row('src_a', { table: 'orders', cursorColumn: 'updated_at', checkpoint }),
+          row('src_b', { table: 'orders', cursorColumn: 'updated_at' }),
+        ])
+        .execute()
+      await migrateToLatest(old.store, COLLECT_TEST_MIGRATIONS)
+      const rows = await old.store.db
+        .withTables<{ sources: { id: string; config: string; checkpoint: string | null } }>()
+        .selectFrom('sources')
+        .select(['id', 'config', 'checkpoint'])
+        .orderBy('id')
+        .execute()
+      expect(rows.map((r) => [r.id, JSON.parse(r.config), JSON.parse(r.checkpoint ?? 'null')])).toEqual([
+        ['src_a', { table: 'orders', cursorColumn: 'updated_at' }, checkpoint],
+        ['src_b', { table: 'orders', cursorColumn: 'updated_at' }, null],
+      ])
+    } finally {
+      await old.cleanup()
+    }
   })
 
   it('runs as jobs: the schedule enqueues a pull per active sql source, the pull job throws on failure', async () => {

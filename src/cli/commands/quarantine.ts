@@ -6,7 +6,6 @@ import {
   listQuarantine,
   mergeAccounts,
   replayQuarantine,
-  replaySource,
 } from '../../harmonize/index.js'
 import type { Fxm } from '../../runtime/index.js'
 import { tenantIdOf, withFxm } from '../context.js'
@@ -15,7 +14,7 @@ import { printRows } from '../output.js'
 const deps = (fxm: Fxm) => ({ store: fxm.store, clock: fxm.clock })
 const cli = async (fxm: Fxm, tenant: string) => systemPrincipal(await tenantIdOf(fxm, tenant), 'cli')
 
-/** `fxm quarantine list|replay|discard`, `fxm source replay` and `fxm account merge`. */
+/** `fxm quarantine list|replay|discard` and `fxm account merge`. */
 export function registerQuarantineCommands(program: Command): void {
   const quarantine = program
     .command('quarantine')
@@ -79,24 +78,6 @@ export function registerQuarantineCommands(program: Command): void {
       await withFxm(command.optsWithGlobals(), async (fxm) => {
         await discardQuarantined(deps(fxm), await cli(fxm, o.tenant), id)
         process.stdout.write(`Discarded ${id}.\n`)
-      })
-    })
-
-  program
-    .command('source')
-    .description('Sources that send or deliver data')
-    .command('replay')
-    .description(
-      'Re-harmonize a whole source from its raw log (after a mapping change); produces no duplicates',
-    )
-    .requiredOption('--tenant <slug>', 'tenant')
-    .argument('<source>', 'source id or name')
-    .action(async (source: string, o: { tenant: string }, command: Command) => {
-      await withFxm(command.optsWithGlobals(), async (fxm) => {
-        const report = await replaySource(deps(fxm), await cli(fxm, o.tenant), harmonizeIo(), source)
-        process.stdout.write(
-          `${report.records} records harmonized again: ${report.changed} facts changed, ${report.quarantined} quarantined.\n`,
-        )
       })
     })
 

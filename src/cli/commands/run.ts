@@ -9,6 +9,7 @@ import {
   fxmVersion,
   loadDemo,
   openFxm,
+  startWorkerThread,
 } from '../../runtime/index.js'
 import { configFrom, type GlobalOptions } from '../context.js'
 
@@ -25,7 +26,7 @@ export function registerRunCommands(program: Command): void {
   program
     .command('start')
     .description(
-      'Run FXM in one process: API, workers and scheduler (the embedded default). On a fresh database it creates the demo tenant and loads the demo world.',
+      'Run FXM in one process: the API, and workers and scheduler in a thread of their own (the embedded default). On a fresh database it creates the demo tenant and loads the demo world.',
     )
     .option('-p, --port <port>', 'HTTP port (FXM_PORT, default 4100)')
     .option('--host <address>', 'listen address (FXM_HOST, default 0.0.0.0)')
@@ -57,13 +58,20 @@ async function run(parts: Part[], options: RunOptions, demo: boolean): Promise<v
   const config = configFrom(options)
   const fxm = await openFxm(config, { migrate: true })
   const login = demo ? await ensureDemoTenant(fxm) : null
-  const worker = parts.includes('worker') ? createWorker(fxm) : undefined
+  // With the API in this process, the worker gets a thread of its own: ingest and harmonize then
+  // use two cores.
+  const worker = !parts.includes('worker')
+    ? undefined
+    : parts.includes('api')
+      ? startWorkerThread(config, fxm.logger)
+      : createWorker(fxm)
   let api: FxmApp | undefined
   if (parts.includes('api')) {
     api = await createApi(fxm)
     await api.listen({ port: config.port, host: config.host })
   }
-  worker?.start()
+  if (worker && 'start' in worker) worker.start()
+  else await worker?.started
   printBanner(fxm, parts, api, login)
   if (api && login?.created && options.demo !== false) void loadDemoInBackground(fxm, api)
 

@@ -18,6 +18,13 @@ export const sourceReply = z.object({
   system: z.string(),
   config: z.record(z.string(), z.unknown()),
   secrets: z.record(z.string(), z.string()).describe('Credential names; every value is "***"'),
+  checkpoint: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe(
+      'Read-only: where a sql or rest source stands (sql `{cursor, idsAtCursor}`; rest `{cursor}`, ' +
+        '`{since, idsAtSince}` or `{page}`); null before its first pull and after a reset',
+    ),
   status: z.enum(SOURCE_STATUSES),
   lastError: z.string().nullable(),
   lastSuccessAt: instant.nullable(),

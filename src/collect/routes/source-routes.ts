@@ -8,6 +8,7 @@ import {
   getSource,
   listSources,
   listSourcesSchema,
+  resetSourceCheckpoint,
   setSourceStatus,
   updateSource,
   updateSourceSchema,
@@ -69,8 +70,8 @@ export function registerSourceRoutes(app: FxmApp, deps: CollectDeps): void {
         tags: TAGS,
         summary: 'Change a source',
         description:
-          'Administrators only. `config` replaces the configuration; `secrets` is merged (null removes a ' +
-          'credential, "***" keeps it).',
+          'Administrators only. `config` replaces the configuration (checked for sql and rest sources; ' +
+          'it never touches the checkpoint); `secrets` is merged (null removes a credential, "***" keeps it).',
         params: idParams,
         body: updateSourceSchema,
         response: { 200: sourceReply },
@@ -119,6 +120,23 @@ export function registerSourceRoutes(app: FxmApp, deps: CollectDeps): void {
       async (request) => setSourceStatus(deps, principalOf(request), request.params.id, status),
     )
   }
+
+  app.post(
+    '/v1/sources/:id/checkpoint/reset',
+    {
+      schema: {
+        tags: TAGS,
+        summary: "Reset a pulled source's checkpoint",
+        description:
+          'Administrators only. The next pull of the sql or rest source starts from the beginning; ' +
+          'records read again are stored once (their ids make them duplicates). A pull running ' +
+          'meanwhile stops at its next page and the following one starts over.',
+        params: idParams,
+        response: { 200: sourceReply },
+      },
+    },
+    async (request) => resetSourceCheckpoint(deps, principalOf(request), request.params.id),
+  )
 
   app.get(
     '/v1/sources/:id/batches',

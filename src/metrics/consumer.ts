@@ -1,0 +1,68 @@
+import { FACTS_RECORDED, partnerFactCells, readBatchFacts } from '../harmonize/index.js'
+import { consumeOutbox, type DomainEvent } from '../store/index.js'
+import { type Cell, recountCells } from './rollup.js'
+import { ALL_ACCOUNTS, type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
+import { readMeasureSettings } from './settings.js'
+
+/** The outbox consumer name; its cursor is the rollups' progress through harmonize's output. */
+export const METRICS_CONSUMER = 'metrics'
+/** The catalog's event after two accounts were merged: `{ winner, loser }`. */
+export const ACCOUNT_MERGED = 'catalog.account.merged'
+
+/**
+ * Keeps the daily rollups current: recounts the account-days of the facts each
+ * `harmonize.facts.recorded` event names, and after an account merge every day of the winner and
+ * of the loser, in the transaction that moves the consumer's cursor. Returns how many events it
+ * passed (0 when caught up).
+ *
+ * @example
+ * while ((await runMetricsOnce(deps)) > 0) {}
+ */
+export async function runMetricsOnce(
+  deps: MetricsDeps,
+  options: { batchSize?: number } = {},
+): Promise<number> {
+  return consumeOutbox(
+    deps.store,
+    METRICS_CONSUMER,
+    deps.clock,
+    async (events, trx) => {
+      await recountForEvents(trx, events)
+    },
+    { types: [FACTS_RECORDED, ACCOUNT_MERGED], batchSize: options.batchSize ?? 20 },
+  )
+}
+
+/** The recount behind `runMetricsOnce`, for the events of one transaction. */
+export async function recountForEvents(trx: StoreHandle, events: DomainEvent[]): Promise<void> {
+  const byTenant = new Map<string, Map<string, Cell>>()
+  const add = (tenantId: string, accountId: string | null, day: string) => {
+    if (!accountId) return
+    const cells = byTenant.get(tenantId) ?? new Map<string, Cell>()
+    byTenant.set(tenantId, cells)
+    cells.set(`${accountId}\u0001${day}`, { accountId, day })
+  }
+  for (const event of events) {
+    if (event.type === FACTS_RECORDED) {
+      const facts = await readBatchFacts(trx, event.tenantId, String(event.payload.batchId ?? ''))
+      for (const f of facts) if (f.type !== 'availability') add(event.tenantId, f.accountId, f.day)
+    } else if (event.type === ACCOUNT_MERGED) {
+      const winner = String(event.payload.winner ?? '')
+      const loser = String(event.payload.loser ?? '')
+      for (const c of await partnerFactCells(trx, event.tenantId, [winner]))
+        add(event.tenantId, c.accountId, c.day)
+      // The loser has no facts any more: recounting its days removes its values from the totals.
+      const days = await metricsDb(trx)
+        .selectFrom('metric_daily')
+        .select('day')
+        .distinct()
+        .where('tenant_id', '=', event.tenantId)
+        .where('account_id', '=', loser)
+        .execute()
+      for (const d of days) if (loser !== ALL_ACCOUNTS) add(event.tenantId, loser, d.day)
+    }
+  }
+  for (const [tenantId, cells] of byTenant) {
+    await recountCells(trx, tenantId, [...cells.values()], await readMeasureSettings(trx, tenantId))
+  }
+}

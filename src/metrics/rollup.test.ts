@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
+import { catalogMigrations } from '../catalog/index.js'
+import { type HarmonizeWorld, harmonizeWorld } from '../harmonize/fixtures.js'
+import { type HarmonizeSource, harmonizeMigrations, mergeAccounts } from '../harmonize/index.js'
+import { storeMigrations } from '../store/index.js'
+import {
+  ALL_ACCOUNTS,
+  builtInMetric,
+  metricsDb,
+  metricsMigrations,
+  metricValue,
+  rebuildMetrics,
+  runMetricsOnce,
+  sumMeasures,
+  writeMeasureSettings,
+} from './index.js'
+
+const shop: HarmonizeSource = { id: 'src_shop', system: 'shop', kind: 'http' }
+const erp: HarmonizeSource = { id: 'src_erp', system: 'erp', kind: 'http' }
+
+const day = (d: number, hour = 10) =>
+  `2026-03-${String(d).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`
+const line = (
+  id: string,
+  account: string,
+  d: number,
+  amount: number,
+  extra: Record<string, unknown> = {},
+) => ({
+  id,
+  type: 'order_line',
+  time: day(d),
+  account,
+  orderRef: `O-${id}`,
+  product: 'M8',
+  productGroup: 'PG-1',
+  quantity: 2,
+  netAmount: amount, // major units in the native format; the rollups count cents
+  currency: 'EUR',
+  ...extra,
+})
+
+describe.each(ENGINES)('metrics rollups on %s', (engine) => {
+  let t: TestStore
+  let w: HarmonizeWorld
+  beforeAll(async () => {
+    t = await createTestStore(engine, [
+      ...storeMigrations,
+      ...catalogMigrations,
+      ...harmonizeMigrations,
+      ...metricsMigrations,
+    ])
+    w = await harmonizeWorld(t.store)
+    w.log.addSource(w.a.tenant.id, shop)
+    w.log.addSource(w.a.tenant.id, erp)
+    w.log.addSource(w.b.tenant.id, shop)
+  })
+  afterAll(async () => {
+    await t.cleanup()
+  })
+
+  const catchUp = async () => {
+    while ((await runMetricsOnce(w.deps)) > 0) {}
+  }
+  /** Every daily value of a tenant, as `account|metric|dim|value|day → value`, sorted. */
+  const snapshot = async (tenantId: string) => {
+    const rows = await metricsDb(t.store.db)
+      .selectFrom('metric_daily')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .execute()
+    return Object.fromEntries(
+      rows
+        .map((r) => [[r.account_id, r.metric, r.dim, r.dim_value, r.day].join('|'), Number(r.value)] as const)
+        .sort(([a], [b]) => a.localeCompare(b)),
+    )
+  }
+  const total = async (metric: string, from = '2026-03-01', to = '2026-03-31') => {
+    const def = builtInMetric(metric)!
+    const [row] = await sumMeasures(t.store.db, w.a.tenant.id, {
+      measures: def.ratio
+        ? [def.ratio.numerator, def.ratio.denominator, ...(def.ratio.offset ? [def.ratio.offset] : [])]
+        : [metric],
+      from,
+      to,
+      accounts: { all: true },
+      groupBy: 'none',
+    })
+    return row ? metricValue(def, row.sums) : null
+  }
+
+  it('counts every measure from the facts, and the incremental rollups equal a rebuild through duplicates, late facts, corrections, returns and a merge', async () => {
+    const a = w.a
+    await w.ingest(a, shop, [
+      line('l1', 'K-1', 2, 100),
+      line('l2', 'K-1', 2, 50, { orderRef: 'O-l1' }),
+      line('l3', 'K-2', 3, 70, { productGroup: 'PG-2' }),
+      { id: 's1', type: 'search', time: day(2), account: 'K-1', query: 'm8', productGroup: 'PG-1' },
+      { id: 's2', type: 'search', time: day(2), account: 'K-1', query: 'm10' },
+      { id: 'v1', type: 'product_view', time: day(3), account: 'K-2', product: 'M8' },
+      { id: 'n1', type: 'nps', time: day(3), account: 'K-1', score: 10 },
+      { id: 'n2', type: 'nps', time: day(3), account: 'K-2', score: 3 },
+      { id: 'n3', type: 'nps', time: day(4), account: 'K-2', score: 8 },
+      { id: 'c1', type: 'complaint', time: day(4), account: 'K-2', reasonCode: 'LATE' },
+    ])
+    await w.ingest(a, erp, [
+      {
+        id: 'd1',
+        type: 'delivery',
+        time: day(5),
+        supplier: 'S-1',
+        orderRef: 'P-1',
+        promisedDate: '2026-03-05',
+        deliveredDate: '2026-03-05',
+        quantityOrdered: 10,
+        quantityDelivered: 10,
+      },
+      {
+        id: 'd2',
+        type: 'delivery',
+        time: day(5),
+        supplier: 'S-1',
+        orderRef: 'P-2',
+        promisedDate: '2026-03-05',
+        deliveredDate: '2026-03-07',
+        quantityOrdered: 10,
+        quantityDelivered: 8,
+        quantityRejected: 1,
+      },
+      {
+        id: 'd3',
+        type: 'delivery',
+        time: day(5),
+        supplier: 'S-1',
+        orderRef: 'P-3',
+        promisedDate: '2026-03-06',
+        quantityOrdered: 5,
+        quantityDelivered: 0,
+      },
+    ])
+    await catchUp()
+    expect(await total('revenue')).toBe(22_000)
+    expect(await total('orders')).toBe(2) // l1 and l2 are one order
+    expect(await total('order_lines')).toBe(3)
+    expect(await total('units')).toBe(6)
+    expect(await total('searches')).toBe(2)
+    expect(await total('nps')).toBeCloseTo(((1 - 1) / 3) * 100)
+    expect(await total('complaints')).toBe(1)
+    expect(await total('deliveries')).toBe(3)
+    expect(await total('on_time_rate')).toBe(50)
+    expect(await total('in_full_rate')).toBe(50)
+    expect(await total('otif_rate')).toBe(50)
+    expect(await total('fill_rate')).toBe(90)
+    expect(await total('ppm')).toBeCloseTo((1 / 18) * 1e6)
+    expect(await total('lead_time_deviation')).toBe(1)
+    expect(await total('return_rate')).toBe(0)
+
+    // A repeated batch, a late fact, a correction and a return.
+    await w.ingest(a, shop, [line('l1', 'K-1', 2, 100), line('l3', 'K-2', 3, 70, { productGroup: 'PG-2' })])
+    await w.ingest(a, shop, [
+      line('l0', 'K-1', 1, 30),
+      line('l3', 'K-2', 3, 60, { productGroup: 'PG-2' }),
+      { ...line('r1', 'K-1', 6, 50, { quantity: 1, originalId: 'l1' }), type: 'return' },
+    ])
+    await catchUp()
+    expect(await total('revenue')).toBe(19_000)
+    expect(await total('gross_revenue')).toBe(24_000)
+    expect(await total('return_value')).toBe(5_000)
+    expect(await total('return_rate')).toBeCloseTo((5_000 / 24_000) * 100)
+    expect(await total('revenue', '2026-03-01', '2026-03-01')).toBe(3_000)
+
+    // A merge moves K-2's figures to K-1; the totals stay.
+    const ids = await metricsDb(t.store.db)
+      .selectFrom('accounts' as never)
+      .select(['id' as never, 'name' as never])
+      .where('tenant_id' as never, '=', a.tenant.id as never)
+      .execute()
+    const byName = new Map((ids as { id: string; name: string }[]).map((r) => [r.name, r.id]))
+    const k1 = byName.get('K-1')!
+    const k2 = byName.get('K-2')!
+    await mergeAccounts(w.deps, a.system, { winnerId: k1, loserId: k2 })
+    await catchUp()
+    const incremental = await snapshot(a.tenant.id)
+    expect(Object.keys(incremental).some((k) => k.startsWith(`${k2}|`))).toBe(false)
+    expect(await total('revenue')).toBe(19_000)
+    const [k1Revenue] = await sumMeasures(t.store.db, a.tenant.id, {
+      measures: ['revenue'],
+      from: '2026-03-01',
+      to: '2026-03-31',
+      accounts: { ids: [k1] },
+      groupBy: 'account',
+    })
+    expect(k1Revenue?.sums.get('revenue')).toBe(19_000)
+
+    await rebuildMetrics(w.deps, a.system)
+    expect(await snapshot(a.tenant.id)).toEqual(incremental)
+
+    // The totals are the sum over accounts for every measure, dimension value and day.
+    const sums = new Map<string, number>()
+    for (const [key, value] of Object.entries(incremental)) {
+      const [account, ...rest] = key.split('|')
+      if (account === ALL_ACCOUNTS) continue
+      const k = rest.join('|')
+      sums.set(k, (sums.get(k) ?? 0) + value)
+    }
+    const totals = Object.entries(incremental).filter(([k]) => k.startsWith(`${ALL_ACCOUNTS}|`))
+    expect(new Map(totals.map(([k, v]) => [k.slice(2), v]))).toEqual(sums)
+  })
+
+  it('counts on time with the tenant tolerance after a rebuild, and keeps tenants apart', async () => {
+    await writeMeasureSettings(w.deps, w.a.system, { onTimeToleranceDays: 2 })
+    await rebuildMetrics(w.deps, w.a.system)
+    expect(await total('on_time_rate')).toBe(100)
+    await writeMeasureSettings(w.deps, w.a.system, { onTimeToleranceDays: 0 })
+    await rebuildMetrics(w.deps, w.a.system)
+    expect(await total('on_time_rate')).toBe(50)
+
+    await w.ingest(w.b, shop, [line('l1', 'K-1', 2, 990)])
+    await catchUp()
+    expect(await total('revenue')).toBe(19_000)
+    const [other] = await sumMeasures(t.store.db, w.b.tenant.id, {
+      measures: ['revenue'],
+      from: '2026-03-01',
+      to: '2026-03-31',
+      accounts: { all: true },
+      groupBy: 'none',
+    })
+    expect(other?.sums.get('revenue')).toBe(99_000)
+  })
+
+  it('refuses bad settings naming the field, and rebuilds only for administrators', async () => {
+    await expect(writeMeasureSettings(w.deps, w.a.system, { onTimeToleranceDays: -1 })).rejects.toThrow(
+      /onTimeToleranceDays/,
+    )
+    await expect(rebuildMetrics(w.deps, w.a.as.sales)).rejects.toMatchObject({ code: 'forbidden' })
+  })
+})

@@ -1,0 +1,285 @@
+import { sql } from 'kysely'
+import { type PartnerFact, type PartnerFactType, readPartnerFacts } from '../harmonize/index.js'
+import { anyOf, lockForTransaction } from '../store/index.js'
+import { ALL_ACCOUNTS, metricsDb, type StoreHandle } from './schema.js'
+
+/** One account on one day: the unit the rollups are recounted in. */
+export interface Cell {
+  accountId: string
+  day: string
+}
+
+/** What a recount did. */
+export interface RecountReport {
+  /** Account-days recounted (a superset of the ones asked for, see `recountCells`). */
+  cells: number
+  /** Daily values written. */
+  rows: number
+}
+
+/** How the measures are counted for a tenant. */
+export interface MeasureSettings {
+  /** Days a delivery may be late and still count as on time. */
+  onTimeToleranceDays: number
+}
+
+const SEP = '\u0001'
+const PARTNER_TYPES: PartnerFactType[] = ['interaction', 'order_line', 'delivery', 'complaint', 'feedback']
+const INTERACTION_MEASURES: Record<string, string> = {
+  search: 'searches',
+  product_view: 'product_views',
+  cart_add: 'cart_adds',
+  quote_request: 'quote_requests',
+  login: 'logins',
+}
+const DAY_MS = 86_400_000
+
+/** The lock every recount of a tenant holds, so concurrent recounts never double-count the totals. */
+export function rollupLockKey(tenantId: string): string {
+  return `fxm.metrics.rollup:${tenantId}`
+}
+
+/**
+ * Recounts the daily values of the given account-days from the facts, inside the caller's
+ * transaction: reads every partner fact of those accounts on those days, replaces their rows in
+ * `metric_daily`, and moves the all-accounts totals (`*`) by the difference. A recount is always
+ * exact, whatever happened before (duplicates, late or out-of-order facts, returns, merges), so
+ * cells are grouped into account × day blocks that may include a few cells more than asked.
+ *
+ * @example
+ * await store.transaction((trx) => recountCells(trx, tenantId, [{ accountId, day: '2026-03-02' }], settings))
+ */
+export async function recountCells(
+  trx: StoreHandle,
+  tenantId: string,
+  cells: Cell[],
+  settings: MeasureSettings,
+): Promise<RecountReport> {
+  const report: RecountReport = { cells: 0, rows: 0 }
+  if (cells.length === 0) return report
+  await lockForTransaction(trx, rollupLockKey(tenantId))
+  for (const block of blocks(cells)) {
+    const done = await recountBlock(trx, tenantId, block.accounts, block.days, settings)
+    report.cells += block.accounts.length * block.days.length
+    report.rows += done
+  }
+  return report
+}
+
+/**
+ * Groups cells by day into blocks of consecutive days whose account × day product stays close to
+ * the cells really asked for, so a batch of one day is one block and a history import is a few.
+ */
+function blocks(cells: Cell[]): { accounts: string[]; days: string[] }[] {
+  const byDay = new Map<string, Set<string>>()
+  for (const c of cells) {
+    const accounts = byDay.get(c.day)
+    if (accounts) accounts.add(c.accountId)
+    else byDay.set(c.day, new Set([c.accountId]))
+  }
+  const out: { accounts: string[]; days: string[] }[] = []
+  let accounts = new Set<string>()
+  let days: string[] = []
+  let wanted = 0
+  for (const day of [...byDay.keys()].sort()) {
+    const more = byDay.get(day)!
+    const union = new Set([...accounts, ...more])
+    if (days.length > 0 && union.size * (days.length + 1) > 2 * (wanted + more.size) + 64) {
+      out.push({ accounts: [...accounts], days })
+      accounts = new Set(more)
+      days = [day]
+      wanted = more.size
+    } else {
+      accounts = union
+      days.push(day)
+      wanted += more.size
+    }
+  }
+  if (days.length > 0) out.push({ accounts: [...accounts], days })
+  return out
+}
+
+async function recountBlock(
+  trx: StoreHandle,
+  tenantId: string,
+  accounts: string[],
+  days: string[],
+  settings: MeasureSettings,
+): Promise<number> {
+  const facts = await Promise.all(
+    PARTNER_TYPES.map((t) => readPartnerFacts(trx, tenantId, t, accounts, days)),
+  )
+  const fresh = new Map<string, number>()
+  const counter = new MeasureCounter(fresh, settings)
+  PARTNER_TYPES.forEach((type, i) => {
+    for (const fact of facts[i]!) counter.add(type, fact)
+  })
+  counter.finish()
+
+  const db = metricsDb(trx)
+  const where = sql<boolean>`tenant_id = ${tenantId} and ${anyOf(trx, sql.ref('account_id'), accounts)}
+    and ${anyOf(trx, sql.ref('day'), days)}`
+  const old = await db
+    .selectFrom('metric_daily')
+    .select(['metric', 'dim', 'dim_value', 'day', 'value'])
+    .where(where)
+    .execute()
+  await db.deleteFrom('metric_daily').where(where).execute()
+
+  // The totals move by new minus old, per measure, dimension value and day.
+  const delta = new Map<string, number>()
+  const move = (key: string, by: number) => delta.set(key, (delta.get(key) ?? 0) + by)
+  for (const r of old) move([r.metric, r.dim, r.dim_value, r.day].join(SEP), -Number(r.value))
+  const rows: unknown[][] = []
+  for (const [key, value] of fresh) {
+    if (value === 0) continue
+    const [accountId, metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string, string]
+    rows.push([tenantId, accountId, metric, dim, dimValue, day, value])
+    move([metric, dim, dimValue, day].join(SEP), value)
+  }
+  await insertRows(trx, rows, '')
+  const totals: unknown[][] = []
+  for (const [key, by] of delta) {
+    if (by === 0) continue
+    const [metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string]
+    totals.push([tenantId, ALL_ACCOUNTS, metric, dim, dimValue, day, by])
+  }
+  await insertRows(
+    trx,
+    totals,
+    'on conflict (tenant_id, account_id, metric, dim, dim_value, day) do update set value = metric_daily.value + excluded.value',
+  )
+  if (totals.length > 0) {
+    await db
+      .deleteFrom('metric_daily')
+      .where('tenant_id', '=', tenantId)
+      .where('account_id', '=', ALL_ACCOUNTS)
+      .where((eb) => anyOf(trx, eb.ref('day'), days))
+      .where('value', '=', 0)
+      .execute()
+  }
+  return rows.length
+}
+
+const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']
+
+async function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<void> {
+  const perStatement = 1000
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const part = rows.slice(i, i + perStatement)
+    const values = sql.join(part.map((r) => sql`(${sql.join(r)})`))
+    await sql`insert into metric_daily (${sql.join(COLUMNS.map((c) => sql.ref(c)))}) values ${values} ${sql.raw(tail)}`.execute(
+      trx,
+    )
+  }
+}
+
+/**
+ * Turns facts into daily measures, keyed `account, measure, dimension, value, day`: each fact
+ * counts in the account's total and, when it has one, in its product group.
+ */
+class MeasureCounter {
+  readonly #out: Map<string, number>
+  readonly #settings: MeasureSettings
+  /** Distinct order references per account, dimension value and day. */
+  readonly #orders = new Map<string, Set<string>>()
+
+  constructor(out: Map<string, number>, settings: MeasureSettings) {
+    this.#out = out
+    this.#settings = settings
+  }
+
+  add(type: PartnerFactType, fact: PartnerFact): void {
+    const group = 'product_group_id' in fact ? fact.product_group_id : null
+    const put = (measure: string, value: number) => {
+      this.#put(fact.account_id, measure, '', '', fact.day, value)
+      if (group) this.#put(fact.account_id, measure, 'product_group', group, fact.day, value)
+    }
+    switch (type) {
+      case 'interaction': {
+        const measure = INTERACTION_MEASURES[(fact as PartnerFact<'interaction'>).kind]
+        if (measure) put(measure, 1)
+        break
+      }
+      case 'order_line':
+        this.#orderLine(fact as PartnerFact<'order_line'>, put, group)
+        break
+      case 'delivery':
+        this.#delivery(fact as PartnerFact<'delivery'>, put)
+        break
+      case 'complaint':
+        put('complaints', 1)
+        break
+      case 'feedback':
+        this.#feedback(fact as PartnerFact<'feedback'>, put)
+        break
+    }
+  }
+
+  /** Writes the distinct order counts. */
+  finish(): void {
+    for (const [key, refs] of this.#orders) this.#out.set(key, refs.size)
+  }
+
+  #put(account: string, measure: string, dim: string, dimValue: string, day: string, value: number): void {
+    const key = [account, measure, dim, dimValue, day].join(SEP)
+    this.#out.set(key, (this.#out.get(key) ?? 0) + value)
+  }
+
+  #orderLine(
+    line: PartnerFact<'order_line'>,
+    put: (m: string, v: number) => void,
+    group: string | null,
+  ): void {
+    const amount = Number(line.net_amount)
+    put('revenue', amount)
+    if (line.kind === 'order') {
+      put('gross_revenue', amount)
+      put('order_lines', 1)
+      put('units', Number(line.quantity))
+      for (const [dim, value] of group
+        ? [
+            ['', ''],
+            ['product_group', group],
+          ]
+        : [['', '']]) {
+        const key = [line.account_id, 'orders', dim, value, line.day].join(SEP)
+        const refs = this.#orders.get(key)
+        if (refs) refs.add(line.order_ref)
+        else this.#orders.set(key, new Set([line.order_ref]))
+      }
+    } else {
+      put('return_value', -amount)
+      put('return_lines', 1)
+    }
+  }
+
+  #delivery(d: PartnerFact<'delivery'>, put: (m: string, v: number) => void): void {
+    put('deliveries', 1)
+    if (d.delivered_date === null) return
+    const late = (Date.parse(d.delivered_date) - Date.parse(d.promised_date)) / DAY_MS
+    const onTime = late <= this.#settings.onTimeToleranceDays
+    const inFull = Number(d.quantity_delivered) >= Number(d.quantity_ordered)
+    put('delivered_lines', 1)
+    if (onTime) put('on_time_lines', 1)
+    if (inFull) put('in_full_lines', 1)
+    if (onTime && inFull) put('otif_lines', 1)
+    put('quantity_ordered', Number(d.quantity_ordered))
+    put('quantity_delivered', Number(d.quantity_delivered))
+    put('quantity_rejected', Number(d.quantity_rejected))
+    put('lead_time_deviation_days', Math.round(late))
+  }
+
+  #feedback(f: PartnerFact<'feedback'>, put: (m: string, v: number) => void): void {
+    if (f.score === null) return
+    const score = Number(f.score)
+    if (f.kind === 'nps') {
+      put('nps_responses', 1)
+      if (score >= 9) put('nps_promoters', 1)
+      else if (score <= 6) put('nps_detractors', 1)
+    } else if (f.kind === 'csat') {
+      put('csat_responses', 1)
+      put('csat_score_sum', score)
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import type { FxmConfig } from '../core/index.js'
+import { openFxm } from './fxm.js'
+import { createWorker } from './worker.js'
+import type { WorkerThreadMessage } from './worker-thread.js'
+
+/** The body of `startWorkerThread`: opens FXM without migrating, runs its worker until told to stop. */
+async function main(): Promise<void> {
+  const port = parentPort
+  if (!port) throw new Error('worker-thread-main runs only as a worker thread')
+  const { config } = workerData as { config: FxmConfig }
+  const fxm = await openFxm(config)
+  const worker = createWorker(fxm)
+  worker.start()
+  port.on('message', (message: WorkerThreadMessage) => {
+    if (message.type !== 'stop') return
+    void (async () => {
+      await worker.stop()
+      await fxm.close()
+      port.close()
+    })()
+  })
+  port.postMessage({ type: 'started' } satisfies WorkerThreadMessage)
+}
+
+await main()

@@ -1,0 +1,95 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { FxmConfig, Logger } from '../core/index.js'
+
+/** What the worker thread is told and answers. */
+export type WorkerThreadMessage = { type: 'stop' } | { type: 'started' } | { type: 'stopped' }
+
+export interface WorkerThreadHandle {
+  /** Resolves once the thread has opened the store and runs jobs and consumers. */
+  readonly started: Promise<void>
+  /** Lets the running jobs and consumer batches finish, closes the thread's store and ends it. */
+  stop(): Promise<void>
+}
+
+const RESTART_FIRST_MS = 1000
+const RESTART_MAX_MS = 30_000
+const STOP_WAIT_MS = 30_000
+
+/**
+ * Runs FXM's worker (jobs, outbox consumers, recurring schedule) in a thread of this process with
+ * its own store connection, so HTTP ingest and harmonize use two cores. `fxm start` runs it; the
+ * thread wakes on the commit signals of the API's store (`Store.listen`). A thread that dies is
+ * started again after a pause that doubles up to 30 s; its work is durable, so nothing is lost.
+ *
+ * @example
+ * const worker = startWorkerThread(config, logger)
+ * await worker.started
+ * await worker.stop()
+ */
+export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThreadHandle {
+  let stopping = false
+  let current: Worker | undefined
+  let restartPause = RESTART_FIRST_MS
+  let restartTimer: NodeJS.Timeout | undefined
+  let markStarted: () => void = () => {}
+  const started = new Promise<void>((resolve) => {
+    markStarted = resolve
+  })
+
+  const spawn = () => {
+    const worker = fromSource
+      ? new Worker(tsxBootstrap(), { eval: true, workerData: { config } })
+      : new Worker(entryUrl(), { workerData: { config } })
+    current = worker
+    worker.on('message', (message: WorkerThreadMessage) => {
+      if (message.type === 'started') {
+        restartPause = RESTART_FIRST_MS
+        markStarted()
+      }
+    })
+    worker.on('error', (error) => logger.error({ err: error }, 'the worker thread failed'))
+    worker.on('exit', (code) => {
+      if (current === worker) current = undefined
+      if (stopping) return
+      logger.error({ code, restartInMs: restartPause }, 'the worker thread ended; starting it again')
+      restartTimer = setTimeout(spawn, restartPause)
+      restartPause = Math.min(restartPause * 2, RESTART_MAX_MS)
+    })
+  }
+  spawn()
+
+  return {
+    started,
+    async stop() {
+      stopping = true
+      if (restartTimer) clearTimeout(restartTimer)
+      const worker = current
+      if (!worker) return
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      worker.postMessage({ type: 'stop' } satisfies WorkerThreadMessage)
+      // A thread that does not wind down (a handle left open) is ended; its work is durable.
+      const timer = setTimeout(() => void worker.terminate(), STOP_WAIT_MS)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** Run from TypeScript sources (tests, `tsx`) rather than the compiled build. */
+const fromSource = import.meta.url.endsWith('.ts')
+
+/** The thread's entry module next to this one: compiled `.js`, or `.ts` when run from source. */
+function entryUrl(): URL {
+  return new URL(`./worker-thread-main.${fromSource ? 'ts' : 'js'}`, import.meta.url)
+}
+
+/** From sources, the thread first registers tsx's loader (a development dependency), then loads the entry. */
+function tsxBootstrap(): string {
+  const api = pathToFileURL(
+    join(dirname(createRequire(import.meta.url).resolve('tsx/esm/api')), 'index.mjs'),
+  ).href
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entryUrl().href)}) })`
+}
