@@ -29,7 +29,11 @@ export type EntityRef = z.infer<typeof entityRefSchema>
 
 const isoInstant = z.iso.datetime({ offset: true })
 const isoDate = z.iso.date()
-const minor = z.number().int().safe()
+/** Minor units (cents); whole, or with up to four decimals when a mapping keeps fractions of a cent. */
+const minor = z
+  .number()
+  .finite()
+  .refine((v) => Math.abs(v) <= Number.MAX_SAFE_INTEGER, 'is too large for an amount')
 const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
 
 const common = {

@@ -198,4 +198,13 @@ export const harmonizeMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // Line amounts may keep fractions of a cent (a mapping's money `fractionDigits`). SQLite keeps
+    // such values in its integer-affinity column as they are; PostgreSQL needs a floating type.
+    name: '20261127_33_harmonize_fractional_amounts',
+    async up(db, caps) {
+      if (caps.engine !== 'postgres') return
+      await sql`alter table fact_order_lines alter column net_amount type double precision`.execute(db)
+    },
+  },
 ]

@@ -7,6 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemPrincipal } from '../../src/catalog/index.js'
 import { importFile } from '../../src/collect/index.js'
 import { HARMONIZE_CONSUMER } from '../../src/harmonize/index.js'
+import {
+  builtInMetric,
+  METRICS_CONSUMER,
+  measuresOf,
+  metricValue,
+  sumMeasures,
+} from '../../src/metrics/index.js'
 import { createWorker } from '../../src/runtime/index.js'
 import { outboxLag } from '../../src/store/index.js'
 import { ENGINES } from '../support/engines.js'
@@ -38,13 +45,13 @@ describe.skipIf(!AVAILABLE).each(ENGINES)('importing the Northwind sample on %s'
     await server.close()
   })
 
-  async function caughtUp() {
+  async function caughtUp(consumer = HARMONIZE_CONSUMER) {
     for (let i = 0; i < 600; i++) {
-      const lag = (await outboxLag(server.fxm.store)).find((l) => l.consumer === HARMONIZE_CONSUMER)
+      const lag = (await outboxLag(server.fxm.store)).find((l) => l.consumer === consumer)
       if (lag?.behind === 0) return
       await new Promise((r) => setTimeout(r, 50))
     }
-    throw new Error('harmonize did not catch up')
+    throw new Error(`${consumer} did not catch up`)
   }
 
   it('imports customers, suppliers, categories, products and order lines with the counts of its README', async () => {
@@ -123,12 +130,90 @@ describe.skipIf(!AVAILABLE).each(ENGINES)('importing the Northwind sample on %s'
     expect(await count('fact_order_lines')).toBe(2155)
     expect(await count('fact_deliveries')).toBe(2155)
     expect(await count('quarantine')).toBe(0)
-    // The README's net revenue, 1,265,793.04, summed from unrounded lines; rounded per line to the cent:
+    // The README's net revenue, 1,265,793.04: lines keep hundredths of a cent, as the mapping says.
     const revenue = await db
       .selectFrom('fact_order_lines')
       .select((eb) => eb.fn.sum<number>('net_amount').as('cents'))
       .where('tenant_id', '=', tenant.id)
       .executeTakeFirstOrThrow()
-    expect(Number(revenue.cents)).toBe(126_579_329)
+    expect(Math.round(Number(revenue.cents))).toBe(126_579_304)
+  })
+
+  it('measures the README figures from the rollups: revenue in all and per year, top customers, on-time rate per supplier', async () => {
+    await caughtUp(METRICS_CONSUMER)
+    const db = server.fxm.store.db
+    const aliases = new Map(
+      (
+        await db
+          .withTables<{
+            aliases: { tenant_id: string; system: string; external_id: string; entity_id: string }
+          }>()
+          .selectFrom('aliases')
+          .select(['system', 'external_id', 'entity_id'])
+          .where('tenant_id', '=', tenant.id)
+          .execute()
+      ).map((a) => [a.entity_id, `${a.system}:${a.external_id}`]),
+    )
+    const sums = (measures: string[], from: string, to: string, groupBy: 'none' | 'account') =>
+      sumMeasures(db, tenant.id, { measures, from, to, accounts: { all: true }, groupBy })
+    const byAccount = (measures: string[]) =>
+      sumMeasures(db, tenant.id, {
+        measures,
+        from: '1990-01-01',
+        to: '2000-12-31',
+        accounts: { ids: [...aliases.keys()] },
+        groupBy: 'account',
+      })
+    const cents = async (from: string, to: string) =>
+      Math.round((await sums(['revenue'], from, to, 'none'))[0]?.sums.get('revenue') ?? 0)
+
+    expect(await cents('1990-01-01', '2000-12-31')).toBe(126_579_304)
+    expect(await cents('1996-01-01', '1996-12-31')).toBe(20_808_397)
+    expect(await cents('1997-01-01', '1997-12-31')).toBe(61_708_520)
+    expect(await cents('1998-01-01', '1998-12-31')).toBe(44_062_387)
+    const orders = async (year: string) =>
+      (await sums(['orders'], `${year}-01-01`, `${year}-12-31`, 'none'))[0]?.sums.get('orders')
+    expect([await orders('1996'), await orders('1997'), await orders('1998')]).toEqual([152, 408, 270])
+
+    const top = (await byAccount(['revenue']))
+      .map((g) => [aliases.get(g.key), Math.round(g.sums.get('revenue') ?? 0)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+    expect(top).toEqual([
+      ['northwind:QUICK', 11_027_731],
+      ['northwind:ERNSH', 10_487_498],
+      ['northwind:SAVEA', 10_436_195],
+    ])
+
+    // On-time rate by order line of each supplier: shipped on or before the required date / shipped.
+    const details = csv('OrderDetails')
+    const ordersById = new Map(csv('Orders').map((o) => [o.OrderID, o]))
+    const supplierOf = new Map(csv('Products').map((p) => [p.ProductID, p.SupplierID]))
+    const expected = new Map<string, { onTime: number; shipped: number }>()
+    for (const line of details) {
+      const order = ordersById.get(line.OrderID!)!
+      const supplier = `northwind-supplier:${supplierOf.get(line.ProductID!)}`
+      const e = expected.get(supplier) ?? { onTime: 0, shipped: 0 }
+      if (order.ShippedDate) {
+        e.shipped++
+        if (order.ShippedDate <= order.RequiredDate!) e.onTime++
+      }
+      expected.set(supplier, e)
+    }
+    const rate = builtInMetric('on_time_rate')!
+    const measured = new Map(
+      (await byAccount(measuresOf(rate))).map((g) => [aliases.get(g.key), metricValue(rate, g.sums)]),
+    )
+    expect(expected.size).toBe(29)
+    for (const [supplier, e] of expected) {
+      expect((measured.get(supplier)! / 100).toFixed(4), supplier).toBe((e.onTime / e.shipped).toFixed(4))
+    }
+    // The README's table for three of them, and the overall rate.
+    expect((measured.get('northwind-supplier:1')! / 100).toFixed(4)).toBe('0.9773')
+    expect((measured.get('northwind-supplier:4')! / 100).toFixed(4)).toBe('0.9200')
+    expect((measured.get('northwind-supplier:28')! / 100).toFixed(4)).toBe('0.9307')
+    const [all] = await sums(measuresOf(rate), '1990-01-01', '2000-12-31', 'none')
+    expect(all?.sums.get('on_time_lines')).toBe(1990)
+    expect(all?.sums.get('delivered_lines')).toBe(2082)
   })
 })

@@ -23,6 +23,12 @@ const moneyFormatSchema = numberFormatSchema
   .extend({
     /** Decimal places of the minor unit (2 for cents, 0 for JPY); default 2. */
     minorDigits: z.number().int().min(0).max(6).optional(),
+    /**
+     * Decimal places kept below the minor unit; default 0 (whole cents). With 2, a line amount keeps
+     * hundredths of a cent, as SQL Server's money type keeps four decimals, so sums over many lines
+     * equal the source system's own to the cent.
+     */
+    fractionDigits: z.number().int().min(0).max(4).optional(),
   })
   .strict()
 

@@ -183,7 +183,8 @@ export function numberConverter(format: NumberFormat | true | undefined): (value
 }
 
 /**
- * A converter to integer minor units (cents), exact and rounded half away from zero.
+ * A converter to minor units (cents), exact and rounded half away from zero: whole units, or with
+ * `fractionDigits` decimals of a minor unit kept.
  *
  * @example
  * moneyConverter({ decimal: ',', thousands: '.' })('-1.234,56') // -123456
@@ -191,12 +192,19 @@ export function numberConverter(format: NumberFormat | true | undefined): (value
 export function moneyConverter(format: MoneyFormat | true | undefined): (value: unknown) => number {
   const syntax = numberSyntax(format)
   const minorDigits = (format === true ? undefined : format?.minorDigits) ?? 2
+  const fractionDigits = (format === true ? undefined : format?.fractionDigits) ?? 0
+  const digits = minorDigits + fractionDigits
+  const per = POWERS_OF_TEN[fractionDigits]!
   return (value) => {
-    if (value instanceof ExactDecimal) return decimalToMinor(value, minorDigits)
-    const text = typeof value === 'number' ? numberText(value) : textOf(value, syntax)
-    const scanned = (typeof value === 'number' ? PLAIN : syntax).scan(text)
-    if (!scanned) throw new ConversionProblem(`not an amount with ${syntax.description}`)
-    return scannedToMinor(scanned, text, minorDigits)
+    let units: number
+    if (value instanceof ExactDecimal) units = decimalToMinor(value, digits)
+    else {
+      const text = typeof value === 'number' ? numberText(value) : textOf(value, syntax)
+      const scanned = (typeof value === 'number' ? PLAIN : syntax).scan(text)
+      if (!scanned) throw new ConversionProblem(`not an amount with ${syntax.description}`)
+      units = scannedToMinor(scanned, text, digits)
+    }
+    return fractionDigits === 0 ? units : units / per
   }
 }
 
