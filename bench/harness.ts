@@ -67,6 +67,8 @@ export interface Benchmark {
   description: string
   /** What `perSecond` counts: `rows/s`. */
   unit: string
+  /** The rows (accounts, ...) this benchmark handles when `--rows` is not given, if not the runner's. */
+  rows?: { full: number; quick: number }
   /** Settings that shape the figures beyond `RunOptions` (batch sizes, table shape), for the record. */
   settings: Record<string, string | number>
   /** The paths to measure on one engine; the harness times them and then calls `close`. */

@@ -10,7 +10,7 @@ import { type CollectDeps, createSource, registerCollectRoutes } from '../src/co
 import { loadConfig, silentLogger, systemClock, ulid } from '../src/core/index.js'
 import { validateNativeEvent } from '../src/harmonize/index.js'
 import { ALL_MIGRATIONS, startWorkerThread, type WorkerThreadHandle } from '../src/runtime/index.js'
-import { migrateToLatest, openStore, type Store } from '../src/store/index.js'
+import { migrateToLatest, openStore, outboxLag, type Store } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
 import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
 import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
@@ -52,7 +52,8 @@ export const ingestHttp: Benchmark = {
     'batch row and outbox event, committed before the reply. Raw driver: the same rows inserted into the ' +
     'same table by better-sqlite3 or pg prepared multi-row INSERTs. "→ facts": the same requests end to end, ' +
     'timed until harmonize (running in its worker thread, as under `fxm start`) has made every event a fact ' +
-    'with resolved account, contact, product and group (entities known from the warm-up). Batch latency ' +
+    'with resolved account, contact, product and group (entities known from the warm-up); "→ rollups" also ' +
+    'until the metrics consumer has recounted the daily rollups of every account-day touched. Batch latency ' +
     'percentiles (timed runs of the ingest-only path) are in the settings.',
   unit: 'events/s',
   settings,
@@ -114,12 +115,17 @@ export const ingestHttp: Benchmark = {
     }
     const dataDir = mkdtempSync(join(tmpdir(), 'fxm-bench-data-'))
     let worker: WorkerThreadHandle | undefined
-    const toFacts: TimedPath = {
-      name: 'FXM HTTP ingest → facts',
+    // Paths take turns in every repetition: no worker may run during another path's timing.
+    const stopWorker = async () => {
+      await worker?.stop()
+      worker = undefined
+    }
+    /** The requests end to end, with a worker thread as under `fxm start` running `consumers`. */
+    const endToEnd = (name: string, consumers: string, rollups: boolean): TimedPath => ({
+      name,
       baseline: false,
       reset: async () => {
-        await worker?.stop()
-        worker = undefined
+        await stopWorker()
         await emptyFacts(store)
         worker = startWorkerThread(
           loadConfig({
@@ -127,28 +133,48 @@ export const ingestHttp: Benchmark = {
             FXM_DATA_DIR: dataDir,
             FXM_LOG_LEVEL: 'warn',
             FXM_POLL_INTERVAL_MS: '50',
+            FXM_CONSUMERS: consumers,
           }),
           silentLogger(),
         )
         await worker.started
+        // What the previous path left behind is caught up before the clock starts.
+        await untilCaughtUp(store, consumers.split(','))
       },
       run: async () => {
         await send(false)
         await untilFacts(store, events.length)
+        if (rollups) await untilCaughtUp(store, ['metrics'])
       },
       verify: async () => expectCount(await countFacts(store), events.length),
-    }
+    })
+    const toFacts = endToEnd('FXM HTTP ingest → facts', 'harmonize', false)
+    const toRollups = endToEnd('FXM HTTP ingest → facts → rollups', 'harmonize,metrics', true)
     const http: TimedPath = {
       name: 'FXM HTTP ingest',
       baseline: false,
-      reset: () => emptyRawLog(store),
+      reset: async () => {
+        await stopWorker()
+        await emptyRawLog(store)
+      },
       run: () => send(),
       verify: async () => expectCount(await countRawRecords(store), events.length),
     }
     return {
-      paths: [raw.path, http, toFacts],
+      paths: [
+        {
+          ...raw.path,
+          reset: async () => {
+            await stopWorker()
+            await raw.path.reset()
+          },
+        },
+        http,
+        toFacts,
+        toRollups,
+      ],
       close: async () => {
-        await worker?.stop()
+        await stopWorker()
         rmSync(dataDir, { recursive: true, force: true })
         recordLatencies(database.engine, runs.slice(options.warmups).flat())
         await raw.close()
@@ -205,7 +231,7 @@ function recordLatencies(engine: string, latencies: number[]): void {
 
 /** Empties the raw log and the facts made from it; the entities stay, as in a running system. */
 async function emptyFacts(store: Store): Promise<void> {
-  for (const table of ['raw_records', 'ingest_batches', 'fact_interactions'])
+  for (const table of ['raw_records', 'ingest_batches', 'fact_interactions', 'metric_daily'])
     await sql`delete from ${sql.table(table)}`.execute(store.db)
   if (store.engine === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(store.db)
   else await sql`vacuum analyze fact_interactions`.execute(store.db)
@@ -214,6 +240,17 @@ async function emptyFacts(store: Store): Promise<void> {
 async function countFacts(store: Store): Promise<number> {
   const { rows } = await sql<{ n: number }>`select count(*) as n from fact_interactions`.execute(store.db)
   return Number(rows[0]?.n)
+}
+
+/** Waits until the named outbox consumers have passed every event written so far. */
+async function untilCaughtUp(store: Store, consumers: string[]): Promise<void> {
+  const deadline = Date.now() + 600_000
+  for (;;) {
+    const lags = await outboxLag(store)
+    if (consumers.every((c) => lags.find((l) => l.consumer === c)?.behind === 0)) return
+    if (Date.now() > deadline) throw new Error(`${consumers.join(', ')} did not catch up`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
 }
 
 /** Waits until harmonize has made a fact of every event sent. */

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { Engine } from '../src/store/index.js'
+import { detectSignalsBenchmark } from './detect-signals.js'
 import { type Benchmark, type RunOptions, runBenchmark } from './harness.js'
 import { importCsv } from './import-csv.js'
 import { ingestHttp } from './ingest-http.js'
@@ -13,7 +14,7 @@ import { describeMachine } from './machine.js'
 import { rawInsert } from './raw-insert.js'
 import { consoleTable, repositoryRoot, updateBenchmarksMd, writeResults } from './results.js'
 
-const BENCHMARKS: Benchmark[] = [rawInsert, ingestHttp, importCsv]
+const BENCHMARKS: Benchmark[] = [rawInsert, ingestHttp, importCsv, detectSignalsBenchmark]
 
 const DEFAULTS = { rows: 50_000, reps: 5, warmups: 1 }
 const QUICK = { rows: 5_000, reps: 2, warmups: 1 }
@@ -52,10 +53,14 @@ async function main(argv: string[]): Promise<void> {
     `${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; SQLite ${machine.sqlite}; PostgreSQL ${machine.postgres}`,
   )
   for (const benchmark of selected) {
-    console.log(`\n${benchmark.name}: ${formatOptions(options)}`)
-    const run = await runBenchmark(benchmark, options, machine)
+    const sized =
+      values.rows === undefined && benchmark.rows
+        ? { ...options, rows: values.quick ? benchmark.rows.quick : benchmark.rows.full }
+        : options
+    console.log(`\n${benchmark.name}: ${formatOptions(sized)}`)
+    const run = await runBenchmark(benchmark, sized, machine)
     console.log(consoleTable(run))
-    if (options.quick) {
+    if (sized.quick) {
       console.log('(--quick: nothing written)')
       continue
     }

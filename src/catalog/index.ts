@@ -7,6 +7,17 @@
  * audit log and the outbox (`catalog.<entity>.<verb>` events) in the same transaction.
  */
 export { canWrite, isAdmin, requireAdmin, requireRead, requireWrite } from './access.js'
+export {
+  type AccountProfile,
+  accountNames,
+  listAccountProfiles,
+  listSegmentAccountIds,
+  productGroupNames,
+  SEGMENT_ATTRIBUTES,
+  type SegmentAttribute,
+  type SegmentFilter,
+  scopedAccountIds,
+} from './account-segments.js'
 export { loadVisibleAccount, loadVisibleContact, visibleAccountIds } from './account-visibility.js'
 export {
   ACCOUNT_KINDS,

@@ -5,9 +5,11 @@ import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerJobCommands } from './commands/job.js'
+import { registerMetricsCommands } from './commands/metrics.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerQuarantineCommands } from './commands/quarantine.js'
 import { registerRunCommands } from './commands/run.js'
+import { registerSignalCommands } from './commands/signals.js'
 import { registerSourceCommands } from './commands/source.js'
 import { registerTenantCommands } from './commands/tenant.js'
 import { registerUserCommands } from './commands/user.js'
@@ -37,6 +39,8 @@ export function buildProgram(): Command {
   registerImportCommand(program)
   registerQuarantineCommands(program)
   registerJobCommands(program)
+  registerMetricsCommands(program)
+  registerSignalCommands(program)
   registerDemoCommand(program)
   registerDoctorCommand(program)
   return program

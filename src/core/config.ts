@@ -25,6 +25,10 @@ export const SETTINGS = {
   secureCookies: { env: 'FXM_SECURE_COOKIES', doc: 'Mark session cookies Secure (behind HTTPS)' },
   workerConcurrency: { env: 'FXM_WORKER_CONCURRENCY', doc: 'Jobs a worker runs at once' },
   pollIntervalMs: { env: 'FXM_POLL_INTERVAL_MS', doc: 'How often an idle worker looks for work' },
+  consumers: {
+    env: 'FXM_CONSUMERS',
+    doc: 'Outbox consumers a worker keeps caught up, comma-separated (harmonize, metrics), or all',
+  },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -53,6 +57,10 @@ const configSchema = z
     secureCookies: booleanish.default(false),
     workerConcurrency: z.coerce.number().int().min(1).max(64).default(4),
     pollIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+    consumers: z
+      .string()
+      .regex(/^(all|[a-z_]+(,[a-z_]+)*)$/, 'must be "all" or names such as harmonize,metrics')
+      .default('all'),
   })
   .strict()
 

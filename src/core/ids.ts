@@ -16,6 +16,9 @@ export const ID_PREFIXES = {
   audit: 'aud',
   event: 'evt',
   job: 'job',
+  signal: 'sig',
+  signalRun: 'srn',
+  signalRule: 'srl',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

@@ -1,7 +1,6 @@
 import { sql } from 'kysely'
 import { ulid } from '../core/index.js'
-import { anyOf } from '../store/index.js'
-import { insertValues } from './bulk-sql.js'
+import { anyOf, insertValues } from '../store/index.js'
 import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
 import { dayIn } from './day.js'
 import type { Identities } from './identity.js'
@@ -344,4 +343,120 @@ export async function partnerFactCells(
     for (const r of rows) out.push({ accountId: r.account_id, day: r.day })
   }
   return out
+}
+
+/**
+ * The facts of one partner type whose day lies in `[from, to]` (both included), every account:
+ * what the signal detectors read for deliveries and complaints. Reads by the `(tenant, day, …)`
+ * index.
+ *
+ * @example
+ * const deliveries = await readFactsBetween(db, tenantId, 'delivery', '2025-12-15', '2026-03-14')
+ */
+export async function readFactsBetween<T extends PartnerFactType>(
+  db: StoreHandle,
+  tenantId: string,
+  type: T,
+  from: string,
+  to: string,
+): Promise<PartnerFact<T>[]> {
+  const { rows } = await sql<PartnerFact<T>>`select * from ${sql.table(FACT_TABLES[type])}
+    where tenant_id = ${tenantId} and day >= ${from} and day <= ${to}`.execute(db)
+  return rows
+}
+
+/** What the availability facts of one product group say about one day. */
+export interface GroupAvailabilityDay {
+  productGroupId: string
+  day: string
+  /** A fact about the whole group (no product) says it is out of stock. */
+  groupOutOfStock: boolean
+  /** Product facts of the group that day saying out of stock, and all product facts that day. */
+  productsOutOfStock: number
+  productsReported: number
+}
+
+/**
+ * The group-days in `[from, to]` on which some availability fact says out of stock: a fact about
+ * the group itself, or about products of it (with how many products were reported that day). Days
+ * without facts, or with only in-stock facts, are left out: stock is assumed until a fact says
+ * otherwise.
+ *
+ * @example
+ * const days = await readStockoutDays(db, tenantId, '2025-08-15', '2026-03-14')
+ */
+export async function readStockoutDays(
+  db: StoreHandle,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<GroupAvailabilityDay[]> {
+  const { rows } = await sql<{
+    product_group_id: string
+    day: string
+    group_out: number | string
+    products_out: number | string
+    products: number | string
+  }>`select product_group_id, day,
+      max(case when product_id is null and in_stock = 0 then 1 else 0 end) as group_out,
+      sum(case when product_id is not null and in_stock = 0 then 1 else 0 end) as products_out,
+      sum(case when product_id is not null then 1 else 0 end) as products
+    from fact_availability
+    where tenant_id = ${tenantId} and day >= ${from} and day <= ${to} and product_group_id is not null
+    group by product_group_id, day
+    having max(case when in_stock = 0 then 1 else 0 end) = 1`.execute(db)
+  return rows.map((r) => ({
+    productGroupId: r.product_group_id,
+    day: r.day,
+    groupOutOfStock: Number(r.group_out) === 1,
+    productsOutOfStock: Number(r.products_out),
+    productsReported: Number(r.products),
+  }))
+}
+
+/**
+ * The facts of one type of some accounts whose day lies from `from` to `to` (inclusive), in day
+ * and id order: what a scorecard drill-down lists behind the figures of a period.
+ *
+ * @example
+ * const lines = await readPartnerFactsBetween(db, tenantId, 'delivery', [supplierId], '2026-01-01', '2026-03-31')
+ */
+export async function readPartnerFactsBetween<T extends PartnerFactType>(
+  db: StoreHandle,
+  tenantId: string,
+  type: T,
+  accountIds: readonly string[],
+  from: string,
+  to: string,
+): Promise<PartnerFact<T>[]> {
+  if (accountIds.length === 0) return []
+  const { rows } = await sql<PartnerFact<T>>`select * from ${sql.table(FACT_TABLES[type])}
+    where tenant_id = ${tenantId} and day >= ${from} and day <= ${to}
+    and ${anyOf(db, sql.ref('account_id'), accountIds)} order by day, id`.execute(db)
+  return rows
+}
+
+/**
+ * The complaints opened on or before `day` and still open at its end in `timeZone` (never closed,
+ * or closed on a later day), of some accounts or of all (`null`): the open complaints a customer
+ * health score counts at the end of a period.
+ *
+ * @example
+ * const open = await readOpenComplaints(db, tenantId, null, '2026-03-31', 'Europe/Berlin')
+ */
+export async function readOpenComplaints(
+  db: StoreHandle,
+  tenantId: string,
+  accountIds: readonly string[] | null,
+  day: string,
+  timeZone: string,
+): Promise<ComplaintTable[]> {
+  if (accountIds !== null && accountIds.length === 0) return []
+  const only = accountIds ? sql`and ${anyOf(db, sql.ref('account_id'), accountIds)}` : sql``
+  // Every zone is less than a day from UTC: closings before this instant fell on or before `day`.
+  const surelyBefore = new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString()
+  const { rows } = await sql<ComplaintTable>`select * from fact_complaints
+    where tenant_id = ${tenantId} and day <= ${day} ${only}
+    and (closed_at is null or closed_at >= ${surelyBefore}) order by day, id`.execute(db)
+  return rows.filter((c) => c.closed_at === null || dayIn(Date.parse(c.closed_at), timeZone) > day)
 }

@@ -41,12 +41,17 @@ export {
 export { dayIn } from './day.js'
 export {
   FACT_TABLES,
+  type GroupAvailabilityDay,
   type PartnerFact,
   type PartnerFactType,
   partnerFactCells,
   type RecordedFact,
   readBatchFacts,
+  readFactsBetween,
+  readOpenComplaints,
   readPartnerFacts,
+  readPartnerFactsBetween,
+  readStockoutDays,
 } from './facts.js'
 export { HARMONIZE_ACTOR, type Identities, type RecordFailure, resolveIdentities } from './identity.js'
 export {

@@ -3,8 +3,10 @@ import type { FxmMigration } from '../store/index.js'
 
 /**
  * The daily rollups (one row per tenant, account or `*`, measure, dimension value and day) and
- * the per-tenant measure settings. The primary key serves one account's figures; the second
- * index serves a measure across accounts (breakdowns, peers, top-N).
+ * the per-tenant measure settings. The primary key, account then day, serves the recount of an
+ * account-day and every figure of one account over a window (its overview); the second index serves
+ * one measure over a window for the totals (`*`) or for a list of accounts (peers, breakdowns,
+ * top-N), seeking each account.
  */
 export const metricsMigrations: FxmMigration[] = [
   {
@@ -20,19 +22,22 @@ export const metricsMigrations: FxmMigration[] = [
         .addColumn('dim_value', 'text', (c) => c.notNull())
         .addColumn('day', 'text', (c) => c.notNull())
         .addColumn('value', sql.raw(t.double), (c) => c.notNull())
+        // Account, then day: a recount reads and replaces whole account-days.
         .addPrimaryKeyConstraint('metric_daily_pk', [
           'tenant_id',
           'account_id',
+          'day',
           'metric',
           'dim',
           'dim_value',
-          'day',
         ])
         .execute()
       await db.schema
-        .createIndex('metric_daily_metric_day')
+        // One measure of one account (or `*`) over a day range; a list of accounts seeks each.
+        // `value` last covers the read: sums across all accounts (detectors) never touch the table.
+        .createIndex('metric_daily_metric')
         .on('metric_daily')
-        .columns(['tenant_id', 'metric', 'dim', 'day', 'account_id'])
+        .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'account_id', 'day', 'value'])
         .execute()
       await db.schema
         .createTable('metric_settings')

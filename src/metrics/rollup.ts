@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { type PartnerFact, type PartnerFactType, readPartnerFacts } from '../harmonize/index.js'
-import { anyOf, lockForTransaction } from '../store/index.js'
+import { anyOf, insertValues, lockForTransaction } from '../store/index.js'
 import { ALL_ACCOUNTS, metricsDb, type StoreHandle } from './schema.js'
 
 /** One account on one day: the unit the rollups are recounted in. */
@@ -147,7 +147,7 @@ async function recountBlock(
   await insertRows(
     trx,
     totals,
-    'on conflict (tenant_id, account_id, metric, dim, dim_value, day) do update set value = metric_daily.value + excluded.value',
+    'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value = metric_daily.value + excluded.value',
   )
   if (totals.length > 0) {
     await db
@@ -163,15 +163,8 @@ async function recountBlock(
 
 const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']
 
-async function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<void> {
-  const perStatement = 1000
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const part = rows.slice(i, i + perStatement)
-    const values = sql.join(part.map((r) => sql`(${sql.join(r)})`))
-    await sql`insert into metric_daily (${sql.join(COLUMNS.map((c) => sql.ref(c)))}) values ${values} ${sql.raw(tail)}`.execute(
-      trx,
-    )
-  }
+function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<number> {
+  return insertValues(trx, 'metric_daily', COLUMNS, rows, tail)
 }
 
 /**

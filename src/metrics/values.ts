@@ -86,7 +86,9 @@ export async function sumMeasures(
     .where('day', '>=', query.from)
     .where('day', '<=', query.to)
     .groupBy('metric')
-  if (query.dimValue !== undefined) q = q.where('dim_value', '=', query.dimValue)
+  // Totals have dim_value '': saying so lets the day range use the index (metric, dim, dim_value, account, day).
+  const dimValue = query.dimValue ?? ((query.dim ?? '') === '' ? '' : undefined)
+  if (dimValue !== undefined) q = q.where('dim_value', '=', dimValue)
   const scope = query.accounts
   if ('all' in scope) q = q.where('account_id', '=', ALL_ACCOUNTS)
   else if ('ids' in scope) q = q.where((eb) => anyOf(db, eb.ref('account_id'), scope.ids))

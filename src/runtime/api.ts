@@ -2,6 +2,7 @@ import { buildServer, type FxmApp, registerJobRoutes } from '../api/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
 import { registerCollectRoutes } from '../collect/index.js'
 import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../harmonize/index.js'
+import { registerMetricsRoutes, registerScorecardRoutes, registerSignalRoutes } from '../metrics/index.js'
 import type { Fxm } from './fxm.js'
 import { ALL_MIGRATIONS } from './migrations.js'
 import { fxmVersion } from './version.js'
@@ -34,6 +35,9 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
         ),
       (app) => registerHarmonizeRoutes(app, deps, { io: harmonizeIo() }),
       (app) => registerJobRoutes(app, deps, { details: JOB_DETAILS }),
+      (app) => registerMetricsRoutes(app, deps),
+      (app) => registerSignalRoutes(app, deps),
+      (app) => registerScorecardRoutes(app, deps),
     ],
   })
 }

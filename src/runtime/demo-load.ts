@@ -4,6 +4,7 @@ import { createSource, readSource } from '../collect/index.js'
 import { FxmError, randomSecret } from '../core/index.js'
 import { batches, type DemoTruth, generateDemoWorld, writeTruth } from '../demo/index.js'
 import { HARMONIZE_CONSUMER } from '../harmonize/index.js'
+import { METRICS_CONSUMER } from '../metrics/index.js'
 import { outboxLag } from '../store/index.js'
 import { DEMO_TENANT } from './bootstrap.js'
 import type { Fxm } from './fxm.js'
@@ -36,8 +37,9 @@ const BATCH = 500
 /**
  * Loads the demo world into the demo tenant the way a real shop would send it: sales reps as
  * users, a `shop` source, a fresh ingest key, then every entity and event through `POST /v1/events`
- * in 500-event batches. Waits until harmonize has turned all of it into facts, revokes the key and
- * writes the planted patterns' ground truth to `<data dir>/demo-truth.json`. Loading the same seed
+ * in 500-event batches. Waits until harmonize has turned all of it into facts and the rollups are
+ * counted, revokes the key and writes the planted patterns' ground truth to
+ * `<data dir>/demo-truth.json`. Loading the same seed
  * again stores nothing twice.
  *
  * @example
@@ -137,14 +139,15 @@ async function pump<T>(
   await Promise.all(inFlight)
 }
 
-/** Waits until harmonize has consumed every outbox event written so far. */
+/** Waits until harmonize and the metrics rollups have consumed every outbox event written so far. */
 async function caughtUp(fxm: Fxm, timeoutMs = 600_000): Promise<void> {
   const until = Date.now() + timeoutMs
   for (;;) {
-    const lag = (await outboxLag(fxm.store)).find((l) => l.consumer === HARMONIZE_CONSUMER)
-    if (lag && lag.behind === 0) return
+    const lags = await outboxLag(fxm.store)
+    const done = (consumer: string) => lags.find((l) => l.consumer === consumer)?.behind === 0
+    if (done(HARMONIZE_CONSUMER) && done(METRICS_CONSUMER)) return
     if (Date.now() > until)
-      throw new FxmError('unavailable', 'harmonize did not catch up with the demo load in time')
+      throw new FxmError('unavailable', 'harmonize and metrics did not catch up with the demo load in time')
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }

@@ -1,7 +1,7 @@
 import { catalogMigrations } from '../catalog/index.js'
 import { collectMigrations } from '../collect/index.js'
 import { harmonizeMigrations } from '../harmonize/index.js'
-import { metricsMigrations } from '../metrics/index.js'
+import { metricsMigrations, scorecardMigrations, signalMigrations } from '../metrics/index.js'
 import { type FxmMigration, storeMigrations } from '../store/index.js'
 
 /** Every module's migrations; their names order them. */
@@ -11,4 +11,6 @@ export const ALL_MIGRATIONS: FxmMigration[] = [
   ...collectMigrations,
   ...harmonizeMigrations,
   ...metricsMigrations,
+  ...signalMigrations,
+  ...scorecardMigrations,
 ].sort((a, b) => a.name.localeCompare(b.name))

@@ -1,6 +1,7 @@
 import type { JobDetailReader } from '../api/index.js'
 import { purgeExpiredSessions } from '../catalog/index.js'
 import { pullJobHandlers } from '../collect/index.js'
+import { FxmError } from '../core/index.js'
 import {
   harmonizeIo,
   purgeFinishedReplays,
@@ -9,7 +10,13 @@ import {
   replayJobHandlers,
   runHarmonizeOnce,
 } from '../harmonize/index.js'
-import { runMetricsOnce } from '../metrics/index.js'
+import {
+  EVALUATE_SCORECARDS_JOB,
+  runMetricsOnce,
+  SIGNALS_DETECT_JOB,
+  scorecardJobHandlers,
+  signalJobHandlers,
+} from '../metrics/index.js'
 import { type JobHandler, JobWorker, purgeConsumedEvents, purgeFinishedJobs } from '../store/index.js'
 import { type OutboxConsumer, startConsumerLoop } from './consumer-loop.js'
 import type { Fxm } from './fxm.js'
@@ -22,6 +29,8 @@ const DAY = 24 * HOUR
 export const RECURRING_JOBS: RecurringJob[] = [
   { kind: 'maintenance.sweep', everyMs: HOUR },
   { kind: 'collect.pull.schedule', everyMs: 60_000 },
+  { kind: SIGNALS_DETECT_JOB, everyMs: HOUR },
+  { kind: EVALUATE_SCORECARDS_JOB, everyMs: DAY },
 ]
 
 /** Job handlers of every module, by job kind; pulls need the key that opens source credentials. */
@@ -29,6 +38,8 @@ export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
   return {
     ...pullJobHandlers(secretKey),
     ...replayJobHandlers(harmonizeIo()),
+    ...signalJobHandlers,
+    ...scorecardJobHandlers,
     'maintenance.sweep': async (_job, { store, clock, logger }) => {
       const now = clock.now()
       const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
@@ -50,14 +61,23 @@ export const JOB_DETAILS: Record<string, JobDetailReader> = {
   },
 }
 
-/** The outbox consumers of every module, in the order data flows through them. */
+/** The outbox consumers of every module, in the order data flows through them; `FXM_CONSUMERS` picks some. */
 export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
   const deps = { store: fxm.store, clock: fxm.clock }
   const io = harmonizeIo()
-  return [
+  const all: OutboxConsumer[] = [
     { name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) },
     { name: 'metrics', runOnce: () => runMetricsOnce(deps) },
   ]
+  if (fxm.config.consumers === 'all') return all
+  const wanted = new Set(fxm.config.consumers.split(','))
+  const unknown = [...wanted].filter((name) => !all.some((c) => c.name === name))
+  if (unknown.length > 0)
+    throw FxmError.invalid(
+      'FXM_CONSUMERS',
+      `unknown consumer ${unknown.join(', ')}; there are ${all.map((c) => c.name).join(', ')}`,
+    )
+  return all.filter((c) => wanted.has(c.name))
 }
 
 /**

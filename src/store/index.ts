@@ -6,6 +6,7 @@
  */
 
 export { anyOf, engineOf, lockForTransaction } from './any-of.js'
+export { insertValues } from './bulk-sql.js'
 export {
   type Capabilities,
   type ColumnTypes,
@@ -42,11 +43,13 @@ export {
   appendEvents,
   type ConsumeOptions,
   consumeOutbox,
+  consumerPosition,
   type DomainEvent,
   type NewDomainEvent,
   outboxLag,
 } from './outbox.js'
 export { purgeConsumedEvents, purgeFinishedJobs } from './retention.js'
 export type { JobStatus, StoreTables } from './schema.js'
+export { SQLITE_CACHE_KIB } from './sqlite.js'
 export { type OpenStoreOptions, openStore, redactUrl, type Store } from './store.js'
 export { storeMigrations } from './store-migrations.js'

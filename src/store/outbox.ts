@@ -173,6 +173,25 @@ export async function consumeOutbox(
   })
 }
 
+/**
+ * Where a consumer's cursor stands, as an opaque string that changes whenever the consumer has
+ * passed more events (null before its first run): what caches of a consumer's output are keyed by.
+ *
+ * @example
+ * const version = await consumerPosition(store.db, 'metrics') // '0:1841'
+ */
+export async function consumerPosition(
+  db: Pick<Kysely<StoreTables>, 'selectFrom'>,
+  consumer: string,
+): Promise<string | null> {
+  const row = await db
+    .selectFrom('outbox_cursors')
+    .select(['tx_id', 'seq'])
+    .where('consumer', '=', consumer)
+    .executeTakeFirst()
+  return row ? `${row.tx_id}:${row.seq}` : null
+}
+
 /** How far behind each consumer is: events written but not yet consumed. */
 export async function outboxLag(store: Store): Promise<{ consumer: string; behind: number }[]> {
   const cursors = await store.db.selectFrom('outbox_cursors').select(['consumer', 'tx_id', 'seq']).execute()

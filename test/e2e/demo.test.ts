@@ -18,7 +18,9 @@ describe.each(ENGINES)('the demo world on %s', (engine) => {
     await server.close()
   })
 
-  it('loads through the HTTP collector into facts, with owners and nothing quarantined, and stores nothing twice', async () => {
+  it('loads through the HTTP collector into facts, with owners and nothing quarantined, and stores nothing twice', {
+    timeout: 180_000,
+  }, async () => {
     const login = await ensureDemoTenant(server.fxm)
     expect(login?.created).toBe(true)
     const options = { baseUrl: server.baseUrl, scale: 0.02, today: '2026-03-15' }

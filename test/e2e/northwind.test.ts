@@ -216,4 +216,41 @@ describe.skipIf(!AVAILABLE).each(ENGINES)('importing the Northwind sample on %s'
     expect(all?.sums.get('on_time_lines')).toBe(1990)
     expect(all?.sums.get('delivered_lines')).toBe(2082)
   })
+
+  it('grades the 29 suppliers by a delivery scorecard that scores their on-time rate', async () => {
+    const admin = client(server.baseUrl, { key: tenant.keys.admin })
+    const identity = {
+      type: 'linear',
+      points: [
+        { x: 0, score: 0 },
+        { x: 100, score: 100 },
+      ],
+    }
+    const delivery = { key: 'on_time', input: 'on_time_rate', weight: 1, mapping: identity }
+    const put = await admin('PUT', '/v1/scorecards/supplier', {
+      period: 'rolling_365',
+      criteria: [{ key: 'delivery', weight: 1, subCriteria: [delivery] }],
+    })
+    expect(put.status, JSON.stringify(put.body)).toBe(200)
+    const evaluated = await admin('POST', '/v1/scorecards/supplier/evaluate', { period: '1998-06-30' })
+    expect(evaluated.body).toMatchObject({ from: '1997-07-01', to: '1998-06-30', scored: 29 })
+    const { items } = (await admin('GET', '/v1/scorecards/supplier/results?period=1998-06-30')).body
+    const rate = builtInMetric('on_time_rate')!
+    const rows = await sumMeasures(server.fxm.store.db, tenant.id, {
+      measures: measuresOf(rate),
+      from: '1997-07-01',
+      to: '1998-06-30',
+      accounts: { ids: items.map((i: { account: { id: string } }) => i.account.id) },
+      groupBy: 'account',
+    })
+    const measured = new Map(rows.map((g) => [g.key, metricValue(rate, g.sums)!]))
+    expect(items).toHaveLength(29)
+    for (const item of items) {
+      const onTime = measured.get(item.account.id)!
+      expect(item.criteria[0].subCriteria[0].value, item.account.name).toBe(onTime)
+      expect(Math.abs(item.total - onTime), item.account.name).toBeLessThanOrEqual(0.005 + 1e-9)
+    }
+    const totals = items.map((i: { total: number }) => i.total)
+    expect(totals).toEqual([...totals].sort((a, b) => b - a))
+  })
 })

@@ -1,5 +1,8 @@
+import type { Kysely, Transaction } from 'kysely'
 import { CompiledQuery, sql } from 'kysely'
-import type { StoreHandle } from './schema.js'
+import type { StoreTables } from './schema.js'
+
+type StoreHandle = Kysely<StoreTables> | Transaction<StoreTables>
 
 /**
  * Multi-row statements for the hot path, without building a query tree of thousands of nodes per
@@ -15,8 +18,10 @@ function placeholders(db: StoreHandle): (n: number) => string {
 const quote = (name: string) => `"${name}"`
 
 /**
- * `insert into <table> (<columns>) values (...), (...) <tail>`, in statements of at most 30,000
- * parameters (both engines allow more). Returns the rows inserted or updated.
+ * `insert into <table> (<columns>) values (...), (...) <tail>`, in statements of at most 500 rows
+ * and 30,000 parameters (both engines allow more). A remainder goes in statements of 256, 128, ...
+ * rows, so only a few statement texts ever occur and the engines' prepared statements are reused.
+ * Returns the rows inserted or updated.
  *
  * @example
  * await insertValues(trx, 'fact_feedback', ['tenant_id', 'id'], [['ten_1', 'fct_1']], 'on conflict do nothing')
@@ -29,10 +34,13 @@ export async function insertValues(
   tail = '',
 ): Promise<number> {
   const mark = placeholders(db)
-  const perStatement = Math.max(1, Math.floor(30_000 / columns.length))
+  const perStatement = Math.max(1, Math.min(500, Math.floor(30_000 / columns.length)))
   let written = 0
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const slice = rows.slice(start, start + perStatement)
+  for (let start = 0; start < rows.length; ) {
+    let size = Math.min(perStatement, rows.length - start)
+    if (size < perStatement) size = 2 ** Math.floor(Math.log2(size))
+    const slice = rows.slice(start, start + size)
+    start += size
     const params: unknown[] = []
     for (const row of slice) for (const value of row) params.push(value ?? null)
     const text = statementText(mark, table, columns, slice.length, tail)

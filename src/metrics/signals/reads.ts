@@ -1,0 +1,322 @@
+import { type RawBuilder, sql } from 'kysely'
+import { type CatalogDeps, listProductGroups, systemPrincipal } from '../../catalog/index.js'
+import { readFactsBetween, readStockoutDays } from '../../harmonize/index.js'
+import { anyOf } from '../../store/index.js'
+import { ALL_ACCOUNTS, type StoreHandle } from '../schema.js'
+import { addDays, type DayRange, daysFrom } from './days.js'
+import type { ComplaintRecord, DeliveryRecord } from './deficiency.js'
+import type { InterestGroup, InterestPair } from './interest.js'
+import { signalsDb } from './schema.js'
+
+/**
+ * What the detectors read, each in one grouped query: window sums per account and product group,
+ * weekly sums per account, stockout days, deliveries and complaints. The rollups are this module's
+ * own; facts come through harmonize's readers, names through the catalog.
+ */
+
+const INTEREST_MEASURES = ['order_lines', 'searches', 'product_views']
+
+/**
+ * Test and baseline sums of order lines and of searches plus views per account and product group,
+ * and the group totals over all accounts: one grouped query per measure.
+ */
+export async function readInterestSums(
+  db: StoreHandle,
+  tenantId: string,
+  test: DayRange,
+  baseline: DayRange,
+): Promise<{ pairs: Map<string, InterestPair>; totals: Map<string, { test: number; baseline: number }> }> {
+  // One query per measure, grouped in the order of the (metric, dim, dim_value, account) index:
+  // the sums stream from the index on both engines, with no sort of the whole window.
+  const rows = (
+    await Promise.all(
+      INTEREST_MEASURES.map((metric) =>
+        signalsDb(db)
+          .selectFrom('metric_daily')
+          .select([
+            'account_id',
+            'dim_value',
+            'metric',
+            sql<number>`sum(case when day >= ${test.from} then value else 0 end)`.as('test'),
+            sql<number>`sum(case when day < ${test.from} then value else 0 end)`.as('baseline'),
+          ])
+          .where('tenant_id', '=', tenantId)
+          .where('metric', '=', metric)
+          .where('dim', '=', 'product_group')
+          .where('day', '>=', baseline.from)
+          .where('day', '<=', test.to)
+          .groupBy(['metric', 'dim_value', 'account_id'])
+          .execute(),
+      ),
+    )
+  ).flat()
+  const pairs = new Map<string, InterestPair>()
+  const totals = new Map<string, { test: number; baseline: number }>()
+  for (const r of rows) {
+    const t = Number(r.test)
+    const b = Number(r.baseline)
+    if (r.account_id === ALL_ACCOUNTS) {
+      if (r.metric !== 'order_lines') continue
+      totals.set(r.dim_value, { test: t, baseline: b })
+      continue
+    }
+    const key = `${r.account_id}\u0001${r.dim_value}`
+    let pair = pairs.get(key)
+    if (!pair) {
+      pair = {
+        accountId: r.account_id,
+        groupId: r.dim_value,
+        orders: { test: 0, baseline: 0 },
+        browse: { test: 0, baseline: 0 },
+      }
+      pairs.set(key, pair)
+    }
+    const into = r.metric === 'order_lines' ? pair.orders : pair.browse
+    into.test += t
+    into.baseline += b
+  }
+  return { pairs, totals }
+}
+
+/** A product group is out of stock on a day when the group, or half its reported products, are. */
+export async function readStockouts(
+  db: StoreHandle,
+  tenantId: string,
+  test: DayRange,
+  baseline: DayRange,
+): Promise<Map<string, { test: number; baseline: number }>> {
+  const out = new Map<string, { test: number; baseline: number }>()
+  for (const d of await readStockoutDays(db, tenantId, baseline.from, test.to)) {
+    const out_ =
+      d.groupOutOfStock || (d.productsReported > 0 && 2 * d.productsOutOfStock >= d.productsReported)
+    if (!out_) continue
+    const counts = out.get(d.productGroupId) ?? { test: 0, baseline: 0 }
+    out.set(d.productGroupId, counts)
+    if (d.day >= test.from) counts.test++
+    else counts.baseline++
+  }
+  return out
+}
+
+/** The interest detector's groups: names, all-account totals and stockout days. */
+export async function readInterestGroups(
+  deps: CatalogDeps,
+  tenantId: string,
+  totals: Map<string, { test: number; baseline: number }>,
+  stockouts: Map<string, { test: number; baseline: number }>,
+): Promise<Map<string, InterestGroup>> {
+  const names = await productGroupNames(deps, tenantId)
+  const groups = new Map<string, InterestGroup>()
+  for (const [groupId, orders] of totals) {
+    groups.set(groupId, {
+      groupId,
+      name: names.get(groupId) ?? groupId,
+      orders,
+      stockoutDays: stockouts.get(groupId) ?? { test: 0, baseline: 0 },
+    })
+  }
+  return groups
+}
+
+async function productGroupNames(deps: CatalogDeps, tenantId: string): Promise<Map<string, string>> {
+  const system = systemPrincipal(tenantId, 'signals')
+  const names = new Map<string, string>()
+  let cursor: string | undefined
+  do {
+    const page = await listProductGroups(deps, system, { limit: 500, ...(cursor ? { cursor } : {}) })
+    for (const g of page.items) names.set(g.id, g.name)
+    cursor = page.nextCursor ?? undefined
+  } while (cursor)
+  return names
+}
+
+/**
+ * Orders and revenue per account and week, and the totals over all accounts: `weeks` are
+ * consecutive day ranges, oldest first. Only accounts with at least `minOrders` orders in the first
+ * `baselineWeeks` are read (the others cannot be judged), so a pass reads weekly rows for the
+ * accounts that buy regularly, not for every account of the tenant.
+ */
+export async function readWeeklySums(
+  db: StoreHandle,
+  tenantId: string,
+  weeks: readonly DayRange[],
+  judged: { baselineWeeks: number; minOrders: number },
+): Promise<{
+  accounts: Map<string, { orders: number[]; revenue: number[] }>
+  totals: { orders: number[]; revenue: number[] }
+}> {
+  const n = weeks.length
+  const first = weeks[0]
+  const last = weeks[n - 1]
+  const lastBaseline = weeks[judged.baselineWeeks - 1]
+  const accounts = new Map<string, { orders: number[]; revenue: number[] }>()
+  const totals = { orders: new Array<number>(n).fill(0), revenue: new Array<number>(n).fill(0) }
+  if (!first || !last || !lastBaseline) return { accounts, totals }
+  const eligible = await signalsDb(db)
+    .selectFrom('metric_daily')
+    .select('account_id')
+    .where('tenant_id', '=', tenantId)
+    .where('metric', '=', 'orders')
+    .where('dim', '=', '')
+    .where('dim_value', '=', '')
+    .where('day', '>=', first.from)
+    .where('day', '<=', lastBaseline.to)
+    .groupBy('account_id')
+    .having(sql<number>`sum(value)`, '>=', judged.minOrders)
+    .execute()
+  const ids = eligible.map((r) => r.account_id)
+  if (!ids.includes(ALL_ACCOUNTS)) ids.push(ALL_ACCOUNTS)
+  const rows = (
+    await Promise.all(
+      ['orders', 'revenue'].map(
+        async (metric) =>
+          (
+            await sql<{ account_id: string; metric: string; week: number; total: number }>`
+              select account_id, metric, ${weekOf(weeks, 0, n - 1)} as week, sum(value) as total
+              from metric_daily
+              where tenant_id = ${tenantId} and metric = ${metric} and dim = '' and dim_value = ''
+                and ${anyOf(db, sql.ref('account_id'), ids)} and day >= ${first.from} and day <= ${last.to}
+              group by account_id, metric, 3`.execute(db)
+          ).rows,
+      ),
+    )
+  ).flat()
+  for (const r of rows) {
+    const week = Number(r.week)
+    const into =
+      r.account_id === ALL_ACCOUNTS
+        ? totals
+        : (accounts.get(r.account_id) ??
+          accounts
+            .set(r.account_id, {
+              orders: new Array<number>(n).fill(0),
+              revenue: new Array<number>(n).fill(0),
+            })
+            .get(r.account_id)!)
+    const series = r.metric === 'orders' ? into.orders : into.revenue
+    series[week] = Number(r.total)
+  }
+  return { accounts, totals }
+}
+
+/** The index of the week a day falls in, as a balanced `case` (a handful of comparisons per row). */
+function weekOf(weeks: readonly DayRange[], lo: number, hi: number): RawBuilder<number> {
+  if (lo === hi) return sql<number>`${sql.lit(lo)}`
+  const mid = Math.ceil((lo + hi) / 2)
+  const from = (weeks[mid] as DayRange).from
+  return sql<number>`case when day >= ${from} then ${weekOf(weeks, mid, hi)} else ${weekOf(weeks, lo, mid - 1)} end`
+}
+
+/** Delivered goods receipts of `[from, to]`. */
+export async function readDeliveries(
+  db: StoreHandle,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<DeliveryRecord[]> {
+  const out: DeliveryRecord[] = []
+  for (const d of await readFactsBetween(db, tenantId, 'delivery', from, to)) {
+    if (d.delivered_date === null) continue
+    out.push({
+      id: d.id,
+      externalId: d.external_id,
+      accountId: d.account_id,
+      day: d.day,
+      orderRef: d.order_ref,
+      promisedDate: d.promised_date,
+      deliveredDate: d.delivered_date,
+      quantityOrdered: Number(d.quantity_ordered),
+      quantityDelivered: Number(d.quantity_delivered),
+      quantityRejected: Number(d.quantity_rejected),
+    })
+  }
+  return out
+}
+
+/** Complaints of `[from, to]`. */
+export async function readComplaints(
+  db: StoreHandle,
+  tenantId: string,
+  from: string,
+  to: string,
+): Promise<ComplaintRecord[]> {
+  return (await readFactsBetween(db, tenantId, 'complaint', from, to)).map((c) => ({
+    id: c.id,
+    externalId: c.external_id,
+    accountId: c.account_id,
+    day: c.day,
+    reasonCode: c.reason_code,
+    severity: c.severity === null ? null : Number(c.severity),
+  }))
+}
+
+/**
+ * Per-account sums of measures over a window, for every account with any of them in the window
+ * or the year before it (so an account whose figure fell to nothing is still judged, at 0).
+ */
+export async function readAccountWindowSums(
+  db: StoreHandle,
+  tenantId: string,
+  query: { measures: readonly string[]; window: DayRange; dim: string; dimValue?: string },
+): Promise<Map<string, Map<string, number>>> {
+  const historyFrom = addDays(query.window.from, -365)
+  const rows = await signalsDb(db)
+    .selectFrom('metric_daily')
+    .select([
+      'account_id',
+      'metric',
+      sql<number>`sum(case when day >= ${query.window.from} then value else 0 end)`.as('total'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '<>', ALL_ACCOUNTS)
+    .where((eb) => anyOf(db, eb.ref('metric'), query.measures))
+    .where('dim', '=', query.dim)
+    .$if(query.dimValue !== undefined, (q) => q.where('dim_value', '=', query.dimValue!))
+    .where('day', '>=', historyFrom)
+    .where('day', '<=', query.window.to)
+    .groupBy(['account_id', 'metric'])
+    .execute()
+  const out = new Map<string, Map<string, number>>()
+  for (const r of rows) {
+    const sums = out.get(r.account_id) ?? new Map<string, number>()
+    out.set(r.account_id, sums)
+    sums.set(r.metric, Number(r.total))
+  }
+  return out
+}
+
+/**
+ * A cheap fingerprint of what a pass reads: the all-accounts daily totals of `measures` from `from`
+ * on. A recount that changes a figure moves its total, so an unchanged fingerprint on the same day
+ * means unchanged verdicts (a fact moved between two groups on one day is seen the next day).
+ */
+export async function rollupFingerprint(
+  db: StoreHandle,
+  tenantId: string,
+  measures: readonly string[],
+  from: string,
+): Promise<string> {
+  const row = await signalsDb(db)
+    .selectFrom('metric_daily')
+    .select([sql<number>`count(*)`.as('n'), sql<number>`sum(value)`.as('total')])
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '=', ALL_ACCOUNTS)
+    .where('metric', 'in', [...measures])
+    .where('dim', '=', '')
+    .where('day', '>=', from)
+    .executeTakeFirst()
+  return `${Number(row?.n ?? 0)}:${Number(row?.total ?? 0)}`
+}
+
+/** Weeks of 7 days, oldest first, the last ending the day before `asOf`. */
+export function weeksBefore(asOf: string, count: number): DayRange[] {
+  return Array.from({ length: count }, (_, i) => {
+    const to = addDays(asOf, -1 - 7 * (count - 1 - i))
+    return { from: addDays(to, -6), to }
+  })
+}
+
+/** Days in a range, both ends included. */
+export function lengthOf(range: DayRange): number {
+  return daysFrom(range.from, range.to) + 1
+}
