@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
-import { CompiledQuery, sql } from 'kysely'
+import { CompiledQuery } from 'kysely'
+import { engineOf } from './any-of.js'
 import type { StoreTables } from './schema.js'
 
 type StoreHandle = Kysely<StoreTables> | Transaction<StoreTables>
@@ -7,12 +8,12 @@ type StoreHandle = Kysely<StoreTables> | Transaction<StoreTables>
 /**
  * Multi-row statements for the hot path, without building a query tree of thousands of nodes per
  * batch. Values are always bound parameters; only the caller's constant table and column names
- * go into the text. The placeholder syntax is learned from Kysely's own compiler for the handle
- * (`?` on SQLite, `$1` on PostgreSQL), so no engine is named here.
+ * go into the text. The placeholder syntax (`?` on SQLite, `$1` on PostgreSQL) follows the
+ * handle's engine (`engineOf`).
  */
 
 function placeholders(db: StoreHandle): (n: number) => string {
-  return sql`${0}`.compile(db).sql === '?' ? () => '?' : (n) => `$${n}`
+  return engineOf(db) === 'sqlite' ? () => '?' : (n) => `$${n}`
 }
 
 const quote = (name: string) => `"${name}"`
