@@ -35,8 +35,11 @@ export function buildCollectApp(
     encryptionKey?: Buffer
     logger?: Logger
     ingest?: IngestOptions
-    /** Holds each reply this long after the handler finished (and committed): a slow network. */
-    replyDelayMs?: number
+    /**
+     * After this many replies to `POST /v1/events`, every further reply is held back for good
+     * although its batch committed: a server that dies between a commit and its acknowledgement.
+     */
+    holdRepliesAfter?: number
   } = {},
 ): Promise<{ app: FxmApp; deps: CollectDeps }> {
   const deps: CollectDeps = { store, clock, encryptionKey: options.encryptionKey ?? TEST_ENCRYPTION_KEY }
@@ -51,8 +54,17 @@ export function buildCollectApp(
     },
     routes: [
       (app) => {
-        const delay = options.replyDelayMs
-        if (delay) app.addHook('onSend', () => new Promise((resolve) => setTimeout(resolve, delay)))
+        const limit = options.holdRepliesAfter
+        if (limit === undefined) return
+        let sent = 0
+        app.addHook('onSend', (request) => {
+          if (request.method !== 'POST' || request.url !== '/v1/events') return Promise.resolve()
+          if (sent < limit) {
+            sent++
+            return Promise.resolve()
+          }
+          return new Promise<void>(() => {})
+        })
       },
       (app) => registerCatalogRoutes(app, deps),
       (app) => registerCollectRoutes(app, deps, options.ingest),

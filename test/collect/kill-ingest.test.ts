@@ -12,10 +12,9 @@ import { type CollectTenant, event, seedCollectTenant } from './server.js'
 const EVENTS = 100_000
 const BATCH = 500
 const IN_FLIGHT = 3
-// The server is killed once this many batches are acknowledged and another one is committed
-// but its reply not yet sent; others are still in flight.
+// The server acknowledges this many batches, then holds back the replies to the batches it still
+// commits; it is killed once at least one of those has committed.
 const KILL_AFTER = 60
-const REPLY_DELAY_MS = 150
 
 type Outcome = { ok: true; statuses: string[] } | { ok: false }
 
@@ -62,8 +61,7 @@ describe.each(ENGINES)('the ingest server killed with SIGKILL mid-stream on %s',
     const batches: Record<string, unknown>[][] = []
     for (let i = 0; i < all.length; i += BATCH) batches.push(all.slice(i, i + BATCH))
 
-    // Replies leave the child a while after their batch committed, so it can be killed in between.
-    const first = startIngestProcess(database.url, { FXM_TEST_REPLY_DELAY_MS: String(REPLY_DELAY_MS) })
+    const first = startIngestProcess(database.url, { FXM_TEST_HOLD_REPLIES_AFTER: String(KILL_AFTER) })
     const firstUrl = await baseUrlOf(first)
     const acknowledged = new Set<number>()
     let next = 0
@@ -80,7 +78,7 @@ describe.each(ENGINES)('the ingest server killed with SIGKILL mid-stream on %s',
     const sending = Promise.all(Array.from({ length: IN_FLIGHT }, sender))
     await waitFor(
       'a batch committed but not yet acknowledged',
-      async () => acknowledged.size >= KILL_AFTER && (await committedBatches()) > acknowledged.size,
+      async () => acknowledged.size === KILL_AFTER && (await committedBatches()) > KILL_AFTER,
       30_000,
       2,
     )
@@ -88,7 +86,7 @@ describe.each(ENGINES)('the ingest server killed with SIGKILL mid-stream on %s',
     stopped = true
     await sending
     expect(await first.exited).toBe('SIGKILL')
-    expect(acknowledged.size).toBeLessThan(batches.length)
+    expect(acknowledged.size).toBe(KILL_AFTER)
     const unacknowledgedCommits = (await committedBatches()) - acknowledged.size
     expect(unacknowledgedCommits).toBeGreaterThanOrEqual(1)
 
