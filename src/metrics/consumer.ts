@@ -6,6 +6,14 @@ import { readMeasureSettings } from './settings.js'
 
 /** The outbox consumer name; its cursor is the rollups' progress through harmonize's output. */
 export const METRICS_CONSUMER = 'metrics'
+/** Events one run of the metrics consumer passes at most (each names one harmonize batch). */
+export const METRICS_BATCH = 20
+/**
+ * How long the metrics consumer lets facts gather once it has caught up: rollups write each page
+ * once for all the facts of a second instead of once per harmonize batch, and stay current within
+ * seconds.
+ */
+export const METRICS_SETTLE_MS = 1000
 /** The catalog's event after two accounts were merged: `{ winner, loser }`. */
 export const ACCOUNT_MERGED = 'catalog.account.merged'
 
@@ -29,7 +37,7 @@ export async function runMetricsOnce(
     async (events, trx) => {
       await recountForEvents(trx, events)
     },
-    { types: [FACTS_RECORDED, ACCOUNT_MERGED], batchSize: options.batchSize ?? 20 },
+    { types: [FACTS_RECORDED, ACCOUNT_MERGED], batchSize: options.batchSize ?? METRICS_BATCH },
   )
 }
 

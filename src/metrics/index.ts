@@ -20,7 +20,14 @@ export {
   type MetricDefinition,
   type MetricSubject,
 } from './catalog.js'
-export { ACCOUNT_MERGED, METRICS_CONSUMER, recountForEvents, runMetricsOnce } from './consumer.js'
+export {
+  ACCOUNT_MERGED,
+  METRICS_BATCH,
+  METRICS_CONSUMER,
+  METRICS_SETTLE_MS,
+  recountForEvents,
+  runMetricsOnce,
+} from './consumer.js'
 export { breakdownCsv, catalogCsv, compareCsv, overviewCsv, seriesCsv, toCsv, unitLabel } from './csv.js'
 export { metricsMigrations } from './migrations.js'
 export { type AccountOverview, accountOverview, type OverviewMetric } from './overview.js'

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import { type PartnerFact, type PartnerFactType, readPartnerFacts } from '../harmonize/index.js'
-import { anyOf, insertValues, lockForTransaction } from '../store/index.js'
-import { ALL_ACCOUNTS, metricsDb, type StoreHandle } from './schema.js'
+import { anyOf, engineOf, insertValues, lockForTransaction } from '../store/index.js'
+import { ALL_ACCOUNTS, type StoreHandle } from './schema.js'
 
 /** One account on one day: the unit the rollups are recounted in. */
 export interface Cell {
@@ -116,15 +116,17 @@ async function recountBlock(
   })
   counter.finish()
 
-  const db = metricsDb(trx)
   const where = sql<boolean>`tenant_id = ${tenantId} and ${anyOf(trx, sql.ref('account_id'), accounts)}
     and ${anyOf(trx, sql.ref('day'), days)}`
-  const old = await db
-    .selectFrom('metric_daily')
-    .select(['metric', 'dim', 'dim_value', 'day', 'value'])
-    .where(where)
-    .execute()
-  await db.deleteFrom('metric_daily').where(where).execute()
+  const { rows: old } = await sql<{
+    metric: string
+    dim: string
+    dim_value: string
+    day: string
+    value: number
+  }>`
+    select metric, dim, dim_value, day, value from metric_daily ${byCell(trx)} where ${where}`.execute(trx)
+  await sql`delete from metric_daily ${byCell(trx)} where ${where}`.execute(trx)
 
   // The totals move by new minus old, per measure, dimension value and day.
   const delta = new Map<string, number>()
@@ -150,15 +152,19 @@ async function recountBlock(
     'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value = metric_daily.value + excluded.value',
   )
   if (totals.length > 0) {
-    await db
-      .deleteFrom('metric_daily')
-      .where('tenant_id', '=', tenantId)
-      .where('account_id', '=', ALL_ACCOUNTS)
-      .where((eb) => anyOf(trx, eb.ref('day'), days))
-      .where('value', '=', 0)
-      .execute()
+    await sql`delete from metric_daily ${byCell(trx)} where tenant_id = ${tenantId}
+      and account_id = ${ALL_ACCOUNTS} and ${anyOf(trx, sql.ref('day'), days)} and value = 0`.execute(trx)
   }
   return rows.length
+}
+
+/**
+ * Makes SQLite read `metric_daily` by its primary key (tenant, account, day, ...). Without table
+ * statistics its planner prefers the covering by-metric index, which scans the whole tenant: 300 ms
+ * instead of 10 ms per recount block at a quarter of the demo world. PostgreSQL plans this well.
+ */
+function byCell(trx: StoreHandle) {
+  return engineOf(trx) === 'sqlite' ? sql.raw('indexed by sqlite_autoindex_metric_daily_1') : sql``
 }
 
 const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']

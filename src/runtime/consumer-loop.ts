@@ -5,11 +5,20 @@ import type { Store } from '../store/index.js'
 export interface OutboxConsumer {
   name: string
   runOnce(): Promise<number>
+  /**
+   * Lets events gather this long after a run that caught up before running again, so the work
+   * comes in bigger transactions (the rollups write each page once for many facts instead of once
+   * per fact). A run that passed `batchSize` events is behind and runs again at once.
+   */
+  settleMs?: number
+  /** The most events one `runOnce` passes; with `settleMs`, tells a full run from one that caught up. */
+  batchSize?: number
 }
 
 /**
  * Keeps outbox consumers caught up: each drains its events, then sleeps until the poll interval
- * passes or (PostgreSQL) a commit anywhere signals `fxm_outbox`. A failing consumer logs and
+ * passes or a commit anywhere signals `fxm_outbox`; a consumer with `settleMs` runs at most that
+ * often while it keeps up. A failing consumer logs and
  * retries after the interval; its cursor did not move, so nothing is lost or skipped.
  *
  * @example
@@ -29,12 +38,24 @@ export function startConsumerLoop(
     logger.warn({ err: error }, 'could not listen for outbox wake-ups; polling only')
     return async () => {}
   })
+  // When each settling consumer may run next (ms since the epoch); absent = at once.
+  const notBefore = new Map<string, number>()
   const run = async () => {
     while (!stopped) {
       let busy = false
+      let sleepMs = pollIntervalMs
       for (const consumer of consumers) {
         try {
-          if ((await consumer.runOnce()) > 0) busy = true
+          const settle = consumer.settleMs ?? 0
+          const wait = (notBefore.get(consumer.name) ?? 0) - Date.now()
+          if (wait > 0) {
+            sleepMs = Math.min(sleepMs, wait)
+            continue
+          }
+          const passed = await consumer.runOnce()
+          if (passed > 0) busy = true
+          const full = passed >= (consumer.batchSize ?? Number.POSITIVE_INFINITY)
+          if (settle > 0 && !full) notBefore.set(consumer.name, Date.now() + settle)
         } catch (error) {
           logger.error(
             { err: error, consumer: consumer.name },
@@ -45,7 +66,7 @@ export function startConsumerLoop(
       }
       if (!busy && !stopped) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, pollIntervalMs)
+          const timer = setTimeout(done, sleepMs)
           function done() {
             clearTimeout(timer)
             wake = undefined

@@ -12,6 +12,8 @@ import {
 } from '../harmonize/index.js'
 import {
   EVALUATE_SCORECARDS_JOB,
+  METRICS_BATCH,
+  METRICS_SETTLE_MS,
   runMetricsOnce,
   SIGNALS_DETECT_JOB,
   scorecardJobHandlers,
@@ -67,7 +69,12 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
   const io = harmonizeIo()
   const all: OutboxConsumer[] = [
     { name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) },
-    { name: 'metrics', runOnce: () => runMetricsOnce(deps) },
+    {
+      name: 'metrics',
+      runOnce: () => runMetricsOnce(deps),
+      settleMs: METRICS_SETTLE_MS,
+      batchSize: METRICS_BATCH,
+    },
   ]
   if (fxm.config.consumers === 'all') return all
   const wanted = new Set(fxm.config.consumers.split(','))
