@@ -1,8 +1,9 @@
-import { anyOf, parseJson } from '../store/index.js'
+import type { Kysely } from 'kysely'
+import { anyOf, parseJson, type StoreTables } from '../store/index.js'
 import { visibleAccountIds } from './account-visibility.js'
 import type { AccountAttributes } from './accounts.js'
 import type { Principal } from './principal.js'
-import type { AccountKind, CatalogDeps } from './schema.js'
+import type { AccountKind, CatalogDeps, CatalogTables } from './schema.js'
 import { catalogDb } from './schema.js'
 
 /**
@@ -118,6 +119,45 @@ export async function accountNames(
     .where((eb) => anyOf(db, eb.ref('id'), ids))
     .execute()
   return new Map(rows.map((r) => [r.id, r.name]))
+}
+
+/** An account's profile with its group: what earning rules and loyalty pooling read. */
+export interface AccountProfileWithParent extends AccountProfile {
+  parentId: string | null
+}
+
+/**
+ * Profiles of the tenant's accounts by id, with their parent, on any handle (also a transaction);
+ * ids of no account of the tenant are left out. For FXM's own work: it does not authorise.
+ */
+export async function accountProfilesByIds(
+  handle: Pick<Kysely<StoreTables>, 'withTables'>,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Map<string, AccountProfileWithParent>> {
+  if (ids.length === 0) return new Map()
+  const db = handle.withTables<CatalogTables>()
+  const rows = await db
+    .selectFrom('accounts')
+    .select(['id', 'name', 'kind', 'industry', 'region', 'size_band', 'attributes', 'parent_id'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => anyOf(db, eb.ref('id'), ids))
+    .execute()
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        name: r.name,
+        kind: r.kind,
+        industry: r.industry,
+        region: r.region,
+        sizeBand: r.size_band,
+        attributes: parseJson<AccountAttributes>(r.attributes),
+        parentId: r.parent_id,
+      },
+    ]),
+  )
 }
 
 /** Codes and names of the tenant's product groups by id; unknown ids are left out. */

@@ -9,7 +9,9 @@
 export { canWrite, isAdmin, requireAdmin, requireRead, requireWrite } from './access.js'
 export {
   type AccountProfile,
+  type AccountProfileWithParent,
   accountNames,
+  accountProfilesByIds,
   listAccountProfiles,
   listSegmentAccountIds,
   productGroupNames,

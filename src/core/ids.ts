@@ -19,6 +19,17 @@ export const ID_PREFIXES = {
   signal: 'sig',
   signalRun: 'srn',
   signalRule: 'srl',
+  program: 'prg',
+  journal: 'jrn',
+  posting: 'pst',
+  lot: 'lot',
+  earnRule: 'erl',
+  tier: 'tir',
+  condition: 'cnd',
+  rebateAgreement: 'rba',
+  rebateSettlement: 'rbs',
+  reward: 'rwd',
+  redemption: 'rdm',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

@@ -292,6 +292,25 @@ export async function readBatchFacts(
   return out
 }
 
+/**
+ * Order lines as stored, those a harmonize batch recorded or those with the given ids: what the
+ * loyalty ledger earns points from and reverses them by.
+ *
+ * @example
+ * const lines = await readOrderLines(trx, tenantId, { batchId: String(event.payload.batchId) })
+ */
+export async function readOrderLines(
+  db: StoreHandle,
+  tenantId: string,
+  which: { batchId: string } | { ids: readonly string[] },
+): Promise<PartnerFact<'order_line'>[]> {
+  if ('ids' in which && which.ids.length === 0) return []
+  const filter = 'batchId' in which ? sql`batch_id = ${which.batchId}` : anyOf(db, sql.ref('id'), which.ids)
+  const { rows } = await sql<PartnerFact<'order_line'>>`select * from fact_order_lines
+    where tenant_id = ${tenantId} and ${filter} order by id`.execute(db)
+  return rows
+}
+
 /** The fact types that belong to a partner account (all but availability, which is per product). */
 export type PartnerFactType = Exclude<FactType, 'availability'>
 

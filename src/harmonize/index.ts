@@ -49,6 +49,7 @@ export {
   readBatchFacts,
   readFactsBetween,
   readOpenComplaints,
+  readOrderLines,
   readPartnerFacts,
   readPartnerFactsBetween,
   readStockoutDays,

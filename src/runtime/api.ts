@@ -2,6 +2,12 @@ import { buildServer, type FxmApp, registerJobRoutes } from '../api/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
 import { registerCollectRoutes } from '../collect/index.js'
 import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../harmonize/index.js'
+import {
+  pointsEarned,
+  registerLoyaltyRoutes,
+  registerRebateRoutes,
+  registerTierRoutes,
+} from '../loyalty/index.js'
 import { registerMetricsRoutes, registerScorecardRoutes, registerSignalRoutes } from '../metrics/index.js'
 import type { Fxm } from './fxm.js'
 import { ALL_MIGRATIONS } from './migrations.js'
@@ -38,6 +44,9 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
       (app) => registerMetricsRoutes(app, deps),
       (app) => registerSignalRoutes(app, deps),
       (app) => registerScorecardRoutes(app, deps),
+      (app) => registerLoyaltyRoutes(app, deps),
+      (app) => registerTierRoutes(app, { ...deps, pointsEarned }),
+      (app) => registerRebateRoutes(app, deps),
     ],
   })
 }

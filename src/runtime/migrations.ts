@@ -1,6 +1,7 @@
 import { catalogMigrations } from '../catalog/index.js'
 import { collectMigrations } from '../collect/index.js'
 import { harmonizeMigrations } from '../harmonize/index.js'
+import { loyaltyMigrations, rebateMigrations, tierMigrations } from '../loyalty/index.js'
 import { metricsMigrations, scorecardMigrations, signalMigrations } from '../metrics/index.js'
 import { type FxmMigration, storeMigrations } from '../store/index.js'
 
@@ -13,4 +14,7 @@ export const ALL_MIGRATIONS: FxmMigration[] = [
   ...metricsMigrations,
   ...signalMigrations,
   ...scorecardMigrations,
+  ...loyaltyMigrations,
+  ...tierMigrations,
+  ...rebateMigrations,
 ].sort((a, b) => a.name.localeCompare(b.name))

@@ -11,6 +11,16 @@ import {
   runHarmonizeOnce,
 } from '../harmonize/index.js'
 import {
+  LEDGER_DUE_JOB,
+  loyaltyJobHandlers,
+  pointsEarned,
+  REBATES_RECURRING_JOB,
+  rebateJobHandlers,
+  runLoyaltyOnce,
+  TIERS_RECURRING_JOB,
+  tierJobHandlersWith,
+} from '../loyalty/index.js'
+import {
   EVALUATE_SCORECARDS_JOB,
   METRICS_BATCH,
   METRICS_SETTLE_MS,
@@ -33,6 +43,9 @@ export const RECURRING_JOBS: RecurringJob[] = [
   { kind: 'collect.pull.schedule', everyMs: 60_000 },
   { kind: SIGNALS_DETECT_JOB, everyMs: HOUR },
   { kind: EVALUATE_SCORECARDS_JOB, everyMs: DAY },
+  { kind: LEDGER_DUE_JOB, everyMs: HOUR },
+  TIERS_RECURRING_JOB,
+  REBATES_RECURRING_JOB,
 ]
 
 /** Job handlers of every module, by job kind; pulls need the key that opens source credentials. */
@@ -42,6 +55,9 @@ export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
     ...replayJobHandlers(harmonizeIo()),
     ...signalJobHandlers,
     ...scorecardJobHandlers,
+    ...loyaltyJobHandlers,
+    ...tierJobHandlersWith({ pointsEarned }),
+    ...rebateJobHandlers,
     'maintenance.sweep': async (_job, { store, clock, logger }) => {
       const now = clock.now()
       const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
@@ -75,6 +91,7 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
       settleMs: METRICS_SETTLE_MS,
       batchSize: METRICS_BATCH,
     },
+    { name: 'loyalty', runOnce: () => runLoyaltyOnce(deps) },
   ]
   if (fxm.config.consumers === 'all') return all
   const wanted = new Set(fxm.config.consumers.split(','))

@@ -1,0 +1,308 @@
+import type { AddressInfo } from 'node:net'
+import Database from 'better-sqlite3'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { buildServer, type FxmApp } from '../src/api/index.js'
+import { seedTenant } from '../src/catalog/fixtures.js'
+import {
+  createAccount,
+  createApiKey,
+  registerCatalogRoutes,
+  verifyApiKey,
+  verifySession,
+} from '../src/catalog/index.js'
+import { silentLogger, systemClock, ulid } from '../src/core/index.js'
+import {
+  createProgram,
+  earn,
+  type LoyaltyDeps,
+  registerLoyaltyRoutes,
+  requireProgram,
+} from '../src/loyalty/index.js'
+import { ALL_MIGRATIONS } from '../src/runtime/index.js'
+import { migrateToLatest, openStore } from '../src/store/index.js'
+import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
+import type { ScratchDatabase } from './scratch.js'
+
+/** Members the earns are spread over. */
+const MEMBERS = 200
+/** Requests the HTTP client keeps in flight. */
+const IN_FLIGHT = 8
+/** Postings of one earn: issuance → member pending. */
+const POSTINGS_PER_EARN = 2
+const TABLES = ['loyalty_journals', 'loyalty_postings', 'loyalty_lots', 'loyalty_balances']
+
+const settings: Record<string, string | number> = {
+  members: MEMBERS,
+  'HTTP requests in flight': IN_FLIGHT,
+  'postings per earn': POSTINGS_PER_EARN,
+  baseline:
+    'the same writes of one earn (journal, two postings, lot, balance upsert) by the plain driver, one transaction per earn',
+}
+
+/**
+ * Earning points, one transaction per earn as every request and every fact makes them: the ledger
+ * checks the idempotency key, writes the journal, its two postings and the lot, and moves the cached
+ * balance. In process (`earn`) and over loopback HTTP (`POST /v1/loyalty/programs/{id}/earn` with a
+ * write key and an idempotency key, IN_FLIGHT requests at once; latency percentiles in the settings).
+ * Baseline: the same rows written by the plain driver.
+ */
+export const loyaltyLedger: Benchmark = {
+  name: 'loyalty-ledger',
+  description:
+    'Points earned one transaction per earn: idempotency check, journal, two postings, lot and balance upsert. ' +
+    '"FXM ledger" calls the ledger in process; "FXM over HTTP" POSTs /v1/loyalty/programs/{id}/earn over loopback ' +
+    `with a write API key and an idempotency key per request, ${IN_FLIGHT} in flight. Raw driver: the same ` +
+    'rows written by better-sqlite3 or pg prepared statements, one transaction per earn.',
+  unit: 'postings/s',
+  rows: { full: 6_000, quick: 600 },
+  settings,
+  async paths(database: ScratchDatabase, options: RunOptions) {
+    const store = openStore(database.url, { maxConnections: 8 })
+    await migrateToLatest(store, ALL_MIGRATIONS)
+    const deps: LoyaltyDeps = { store, clock: systemClock }
+    const seeded = await seedTenant(deps, 'bench')
+    const tenantId = seeded.tenant.id
+    const members: string[] = []
+    for (let i = 0; i < MEMBERS; i++)
+      members.push((await createAccount(deps, seeded.system, { name: `K-${i}`, kind: 'customer' })).id)
+    const program = await createProgram(deps, seeded.system, { name: 'Bench' })
+    const { key } = await createApiKey(deps, seeded.system, { name: 'bench', scopes: ['write'] })
+    const app = await startServer(deps)
+    const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    const earns = options.rows
+    const reset = async () => {
+      for (const table of TABLES) await sql`delete from ${sql.table(table)}`.execute(store.db)
+    }
+    const verify = async () => {
+      const { rows } = await sql<{ n: number }>`select count(*) as n from loyalty_postings`.execute(store.db)
+      if (Number(rows[0]?.n) !== earns * POSTINGS_PER_EARN)
+        throw new Error(`expected ${earns * POSTINGS_PER_EARN} postings, found ${rows[0]?.n}`)
+    }
+    const raw = await rawBaseline(database, tenantId, program.id, members, earns)
+    let run = 0
+    const inProcess: TimedPath = {
+      name: 'FXM ledger',
+      baseline: false,
+      reset,
+      run: async () => {
+        run++
+        const p = await requireProgram(store.db, tenantId, program.id)
+        for (let i = 0; i < earns; i++) {
+          await store.transaction((trx) => {
+            const now = Date.now()
+            const ctx = { tenantId, now: new Date(now).toISOString(), nowMs: now, today: '2026-03-01' }
+            return earn(
+              trx,
+              ctx,
+              p,
+              {
+                memberId: members[i % MEMBERS]!,
+                points: 10 + (i % 90),
+                earnedOn: '2026-03-01',
+                pending: true,
+              },
+              {
+                idempotencyKey: `bench:${run}:${i}`,
+                request: { i },
+                reason: 'bench',
+                causeType: 'job',
+                causeId: null,
+              },
+            )
+          })
+        }
+      },
+      verify,
+    }
+    const runs: number[][] = []
+    const overHttp: TimedPath = {
+      name: 'FXM over HTTP',
+      baseline: false,
+      reset,
+      run: async () => {
+        run++
+        const latencies: number[] = []
+        runs.push(latencies)
+        let next = 0
+        const client = async () => {
+          while (next < earns) {
+            const i = next++
+            const start = performance.now()
+            const res = await fetch(`${baseUrl}/v1/loyalty/programs/${program.id}/earn`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+              body: JSON.stringify({
+                memberId: members[i % MEMBERS],
+                points: 10 + (i % 90),
+                reason: 'bench',
+                pending: true,
+                idempotencyKey: `http:${run}:${i}`,
+              }),
+            })
+            const reply = (await res.json()) as { replayed?: boolean }
+            if (res.status !== 200 || reply.replayed !== false)
+              throw new Error(`earn answered ${res.status}: ${JSON.stringify(reply).slice(0, 300)}`)
+            latencies.push(performance.now() - start)
+          }
+        }
+        await Promise.all(Array.from({ length: IN_FLIGHT }, client))
+      },
+      verify,
+    }
+    return {
+      paths: [raw.path, inProcess, overHttp],
+      close: async () => {
+        // The warm-up run is left out of the percentiles.
+        recordLatencies(database.engine, runs.slice(1).flat())
+        await raw.close()
+        await app.close()
+        await store.close()
+      },
+    }
+  },
+}
+
+async function startServer(deps: LoyaltyDeps): Promise<FxmApp> {
+  const app = await buildServer({
+    store: deps.store,
+    logger: silentLogger(),
+    migrations: [],
+    version: 'bench',
+    authenticator: {
+      verifySession: (token) => verifySession(deps, token),
+      verifyApiKey: (key) => verifyApiKey(deps, key),
+    },
+    routes: [(app) => registerCatalogRoutes(app, deps), (app) => registerLoyaltyRoutes(app, deps)],
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return app
+}
+
+function recordLatencies(engine: string, latencies: number[]): void {
+  if (latencies.length === 0) return
+  const sorted = [...latencies].sort((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  const text = `p50 ${median(sorted).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${sorted.length} requests)`
+  settings[`${engine} earn latency over HTTP`] = text
+  console.log(`${engine} earn latency over HTTP: ${text}`)
+}
+
+const JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind, member_id,
+  points, reason, cause_type, cause_id, reply, created_at) values (?, ?, ?, ?, ?, 'earn', ?, ?, 'bench', 'job', null, ?, ?)`
+const POSTING = `insert into loyalty_postings (tenant_id, id, journal_id, program_id, member_id, ledger_account, amount,
+  lot_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const LOT = `insert into loyalty_lots (tenant_id, id, program_id, member_id, journal_id, rule_id, fact_id, points, remaining,
+  reversed, state, earned_on, matures_on, expires_on, created_at) values (?, ?, ?, ?, ?, null, null, ?, ?, 0, 'pending',
+  '2026-03-01', '2026-03-31', '2027-12-31', ?)`
+const BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id, pending, available, reserved, debt, earned,
+  redeemed, expired, reversed, updated_at) values (?, ?, ?, ?, 0, 0, 0, ?, 0, 0, 0, ?)
+  on conflict (tenant_id, program_id, member_id) do update set pending = loyalty_balances.pending + excluded.pending,
+  earned = loyalty_balances.earned + excluded.earned, updated_at = excluded.updated_at`
+
+/** One earn's rows: journal, issuance and pending postings, lot, balance; as parameter lists. */
+function earnRows(tenantId: string, programId: string, member: string, i: number, run: number) {
+  const now = new Date().toISOString()
+  const journal = `jrn_${ulid(Date.now())}`
+  const lot = `lot_${ulid(Date.now())}`
+  const points = 10 + (i % 90)
+  return {
+    journal: [tenantId, journal, programId, `raw:${run}:${i}`, 'hash', member, points, '{}', now],
+    postings: [
+      [tenantId, `${journal}_0`, journal, programId, '', 'issuance', -points, lot, now],
+      [tenantId, `${journal}_1`, journal, programId, member, 'pending', points, lot, now],
+    ],
+    lot: [tenantId, lot, programId, member, journal, points, points, now],
+    balance: [tenantId, programId, member, points, points, now],
+  }
+}
+
+async function rawBaseline(
+  database: ScratchDatabase,
+  tenantId: string,
+  programId: string,
+  members: string[],
+  earns: number,
+): Promise<{ path: TimedPath; close(): Promise<void> }> {
+  let run = 0
+  if (database.engine === 'sqlite') {
+    const db = new Database(database.url)
+    db.pragma('journal_mode = WAL')
+    db.pragma('busy_timeout = 10000')
+    db.pragma('synchronous = NORMAL')
+    const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map((s) => db.prepare(s)) as [
+      Database.Statement,
+      Database.Statement,
+      Database.Statement,
+      Database.Statement,
+    ]
+    const one = db.transaction((rows: ReturnType<typeof earnRows>) => {
+      journal.run(rows.journal)
+      for (const p of rows.postings) posting.run(p)
+      lot.run(rows.lot)
+      balance.run(rows.balance)
+    })
+    return {
+      path: {
+        name: 'raw driver',
+        baseline: true,
+        reset: async () => {
+          for (const table of TABLES) db.exec(`delete from ${table}`)
+        },
+        run: async () => {
+          run++
+          for (let i = 0; i < earns; i++)
+            one(earnRows(tenantId, programId, members[i % members.length]!, i, run))
+        },
+        verify: async () => {
+          const row = db.prepare('select count(*) as n from loyalty_postings').get() as { n: number }
+          if (Number(row.n) !== earns * POSTINGS_PER_EARN)
+            throw new Error('the raw baseline wrote too few postings')
+        },
+      },
+      close: async () => {
+        db.close()
+      },
+    }
+  }
+  const client = new pg.Client({ connectionString: database.url })
+  await client.connect()
+  const numbered = (text: string) => {
+    let n = 0
+    return text.replace(/\?/g, () => `$${++n}`)
+  }
+  const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map(numbered) as [
+    string,
+    string,
+    string,
+    string,
+  ]
+  return {
+    path: {
+      name: 'raw driver',
+      baseline: true,
+      reset: async () => {
+        for (const table of TABLES) await client.query(`delete from ${table}`)
+      },
+      run: async () => {
+        run++
+        for (let i = 0; i < earns; i++) {
+          const rows = earnRows(tenantId, programId, members[i % members.length]!, i, run)
+          await client.query('begin')
+          await client.query({ name: 'bench_journal', text: journal, values: rows.journal })
+          for (const p of rows.postings)
+            await client.query({ name: 'bench_posting', text: posting, values: p })
+          await client.query({ name: 'bench_lot', text: lot, values: rows.lot })
+          await client.query({ name: 'bench_balance', text: balance, values: rows.balance })
+          await client.query('commit')
+        }
+      },
+      verify: async () => {
+        const result = await client.query('select count(*)::int as n from loyalty_postings')
+        if (Number(result.rows[0]?.n) !== earns * POSTINGS_PER_EARN)
+          throw new Error('the raw baseline wrote too few postings')
+      },
+    },
+    close: () => client.end(),
+  }
+}

@@ -1,0 +1,252 @@
+import { type AccountProfileWithParent, accountProfilesByIds } from '../catalog/index.js'
+import { type PartnerFact, readOrderLines } from '../harmonize/index.js'
+import { earn, type LedgerContext, reverse } from './ledger.js'
+import { activePrograms, type Program } from './programs.js'
+import {
+  activeOrAllRules,
+  basePoints,
+  compileCondition,
+  type EarningFact,
+  type EarningRule,
+} from './rules.js'
+import { loyaltyDb, type StoreHandle } from './schema.js'
+import { effectiveConditions } from './tiers/index.js'
+
+/** What earning from a batch of order lines did. */
+export interface FactEarnReport {
+  earned: number
+  reversed: number
+  /** Earns held back (partly or wholly) by a cap or a budget. */
+  capped: number
+}
+
+type OrderLine = PartnerFact<'order_line'>
+
+/**
+ * Earns and reverses points for order lines, in the caller's transaction: every active rule of every
+ * active program gives each order line its points (condition, multipliers, caps, budget) to the
+ * members the program attributes it to; a return or cancellation line takes back the same share of
+ * the points its original line earned. Idempotent per fact, rule and member: processing the same
+ * lines again changes nothing.
+ *
+ * @example
+ * await earnFromOrderLines(trx, ctx, await readOrderLines(trx, tenantId, { batchId }))
+ */
+export async function earnFromOrderLines(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  lines: readonly OrderLine[],
+): Promise<FactEarnReport> {
+  const report: FactEarnReport = { earned: 0, reversed: 0, capped: 0 }
+  if (lines.length === 0) return report
+  const programs = await activePrograms(trx, ctx.tenantId)
+  if (programs.length === 0) return report
+  const accountIds = [...new Set(lines.map((l) => l.account_id))]
+  const accounts = await accountProfilesByIds(trx, ctx.tenantId, accountIds)
+  const originals = new Map(
+    (
+      await readOrderLines(trx, ctx.tenantId, {
+        ids: [
+          ...new Set(
+            lines.flatMap((l) => (l.kind !== 'order' && l.original_fact_id ? [l.original_fact_id] : [])),
+          ),
+        ],
+      })
+    ).map((l) => [l.id, l]),
+  )
+  for (const program of programs) {
+    const rules = (await activeOrAllRules(trx, ctx.tenantId, program.id, true))
+      .filter((r) => r.definition.trigger === 'order_line')
+      .map((rule) => ({ rule, matches: compileCondition(rule.definition.condition) }))
+    for (const line of lines) {
+      if (line.kind === 'order') {
+        const account = accounts.get(line.account_id)
+        const multiplier =
+          rules.length > 0 ? await multiplierOf(trx, ctx.tenantId, line.account_id, line.day) : 1
+        for (const { rule, matches } of rules) {
+          const fact = earningFact(line)
+          const points = basePoints(
+            rule.definition,
+            program.settings,
+            fact,
+            matches({ fact, account: accountVars(account) }),
+            multiplier,
+          )
+          if (points === 0) continue
+          for (const memberId of membersOf(program, line, account)) {
+            const idempotencyKey = `fact:${line.id}:rule:${rule.id}:member:${memberId}`
+            if (await journaled(trx, ctx.tenantId, program.id, idempotencyKey)) continue
+            const allowed = await withinLimits(trx, ctx.tenantId, rule, memberId, line.day, points)
+            if (allowed < points) report.capped++
+            if (allowed <= 0) continue
+            const reply = await earn(
+              trx,
+              ctx,
+              program,
+              {
+                memberId,
+                points: allowed,
+                earnedOn: line.day,
+                pending: rule.definition.pending,
+                ruleId: rule.id,
+                factId: line.id,
+              },
+              {
+                idempotencyKey,
+                request: { fact: line.id, rule: rule.id, member: memberId },
+                reason: `${rule.name}: order ${line.order_ref}`,
+                causeType: 'fact',
+                causeId: line.id,
+              },
+            )
+            if (!reply.replayed) report.earned += allowed
+          }
+        }
+      } else if (line.original_fact_id) {
+        const original = originals.get(line.original_fact_id)
+        if (!original) continue
+        const share = returnedShare(line, original)
+        if (share <= 0) continue
+        const lots = await loyaltyDb(trx)
+          .selectFrom('loyalty_lots')
+          .select(['id', 'points'])
+          .where('tenant_id', '=', ctx.tenantId)
+          .where('program_id', '=', program.id)
+          .where('fact_id', '=', original.id)
+          .orderBy('id')
+          .execute()
+        for (const lot of lots) {
+          const points = Math.round(Number(lot.points) * share)
+          if (points <= 0) continue
+          const reply = await reverse(trx, ctx, program, lot.id, points, {
+            idempotencyKey: `fact:${line.id}:reverse:${lot.id}`,
+            request: { fact: line.id, lot: lot.id },
+            reason: `${line.kind} of order ${original.order_ref}`,
+            causeType: 'fact',
+            causeId: line.id,
+          })
+          if (!reply.replayed) report.reversed += reply.points
+        }
+      }
+    }
+  }
+  return report
+}
+
+/** True when a journal with this key exists: the fact has earned under this rule already. */
+async function journaled(
+  trx: StoreHandle,
+  tenantId: string,
+  programId: string,
+  key: string,
+): Promise<boolean> {
+  const found = await loyaltyDb(trx)
+    .selectFrom('loyalty_journals')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('program_id', '=', programId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst()
+  return found !== undefined
+}
+
+/** The earning multiplier in force for the account on the day (tier benefit or granted condition), 1 without. */
+async function multiplierOf(
+  trx: StoreHandle,
+  tenantId: string,
+  accountId: string,
+  day: string,
+): Promise<number> {
+  const { conditions } = await effectiveConditions(trx, tenantId, accountId, day)
+  const value = conditions.earning_multiplier?.value
+  return typeof value === 'number' && value > 0 ? value : 1
+}
+
+/** The share of the original line a return or cancellation takes back, by amount (by quantity when the amount is 0). */
+function returnedShare(line: OrderLine, original: OrderLine): number {
+  const originalAmount = Math.abs(Number(original.net_amount))
+  const share =
+    originalAmount > 0
+      ? Math.abs(Number(line.net_amount)) / originalAmount
+      : Math.abs(Number(line.quantity)) / Math.max(Math.abs(Number(original.quantity)), 1)
+  return Math.min(1, share)
+}
+
+function earningFact(line: OrderLine): EarningFact {
+  return {
+    kind: line.kind,
+    quantity: Number(line.quantity),
+    netAmount: Number(line.net_amount),
+    currency: line.currency,
+    productGroupId: line.product_group_id,
+    productId: line.product_id,
+    channel: line.channel,
+    day: line.day,
+  }
+}
+
+function accountVars(account: AccountProfileWithParent | undefined): Record<string, unknown> {
+  if (!account) return {}
+  const { parentId, ...rest } = account
+  return {
+    ...rest,
+    parentId,
+    industry: rest.industry ?? '',
+    region: rest.region ?? '',
+    sizeBand: rest.sizeBand ?? '',
+  }
+}
+
+/** Who earns from an order line: the account (or its group), the contact who ordered, or both. */
+function membersOf(
+  program: Program,
+  line: OrderLine,
+  account: AccountProfileWithParent | undefined,
+): string[] {
+  const company = program.settings.poolToParent && account?.parentId ? account.parentId : line.account_id
+  switch (program.settings.attribution) {
+    case 'account':
+      return [company]
+    case 'contact':
+      return line.contact_id ? [line.contact_id] : []
+    case 'both':
+      return line.contact_id ? [company, line.contact_id] : [company]
+  }
+}
+
+/** The points of an earn that still fit the rule's caps for this member and its budget. */
+async function withinLimits(
+  trx: StoreHandle,
+  tenantId: string,
+  rule: EarningRule,
+  memberId: string,
+  day: string,
+  points: number,
+): Promise<number> {
+  const { caps, budget } = rule.definition
+  let allowed = points
+  const used = async (from: string | null, to: string | null, member: string | null) => {
+    let q = loyaltyDb(trx)
+      .selectFrom('loyalty_lots')
+      .select((eb) =>
+        eb.fn.coalesce(eb.fn.sum<number>(eb('points', '-', eb.ref('reversed'))), eb.val(0)).as('n'),
+      )
+      .where('tenant_id', '=', tenantId)
+      .where('rule_id', '=', rule.id)
+    if (member !== null) q = q.where('member_id', '=', member)
+    if (from !== null) q = q.where('earned_on', '>=', from)
+    if (to !== null) q = q.where('earned_on', '<=', to)
+    return Number((await q.executeTakeFirstOrThrow()).n)
+  }
+  const windows: [number | undefined, string, string][] = [
+    [caps.perMemberPerDay, day, day],
+    [caps.perMemberPerMonth, `${day.slice(0, 7)}-01`, `${day.slice(0, 7)}-31`],
+    [caps.perMemberPerYear, `${day.slice(0, 4)}-01-01`, `${day.slice(0, 4)}-12-31`],
+  ]
+  for (const [cap, from, to] of windows) {
+    if (cap === undefined) continue
+    allowed = Math.min(allowed, cap - (await used(from, to, memberId)))
+  }
+  if (budget !== undefined) allowed = Math.min(allowed, budget - (await used(null, null, null)))
+  return Math.max(0, allowed)
+}

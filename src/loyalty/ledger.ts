@@ -1,0 +1,672 @@
+import { createHash } from 'node:crypto'
+import { FxmError, newId } from '../core/index.js'
+import { anyOf, lockForTransaction, parseJson, toJson } from '../store/index.js'
+import { addDays, expiresOn } from './days.js'
+import type { Program } from './programs.js'
+import {
+  type CauseType,
+  type JournalKind,
+  type LedgerAccount,
+  type LoyaltyBalanceTable,
+  type LoyaltyLotTable,
+  type LoyaltyPostingTable,
+  loyaltyDb,
+  PROGRAM_ACCOUNTS,
+  type StoreHandle,
+} from './schema.js'
+
+/** Where and when a ledger operation runs: the tenant, the instant and the tenant's day. */
+export interface LedgerContext {
+  tenantId: string
+  /** ISO instant the journal is stamped with. */
+  now: string
+  /** The tenant's calendar day at `now`. */
+  today: string
+  /** Milliseconds since the epoch at `now`, for ids. */
+  nowMs: number
+}
+
+/** Who or what asked for a movement, and the key that makes asking twice harmless. */
+export interface LedgerRequest {
+  idempotencyKey: string
+  /** The request as asked; the same key with a different request is a `conflict`. */
+  request: unknown
+  reason: string
+  causeType: CauseType
+  causeId: string | null
+}
+
+/** The reply of every ledger operation: the journal and the member's balance after it. */
+export interface JournalReply {
+  journalId: string
+  kind: JournalKind
+  memberId: string | null
+  points: number
+  /** True when the idempotency key had been used: nothing moved, this is the first reply. */
+  replayed: boolean
+  lotId?: string
+  /** Points a reversal could not take back because they were spent, and what the program did. */
+  shortfall?: { points: number; policy: 'debt' | 'forgive' }
+}
+
+/** A member's balances, all in points; `owed` is debt from reversals of points already spent. */
+export interface Balance {
+  pending: number
+  available: number
+  reserved: number
+  owed: number
+  earned: number
+  redeemed: number
+  expired: number
+  reversed: number
+}
+
+const EMPTY: Balance = {
+  pending: 0,
+  available: 0,
+  reserved: 0,
+  owed: 0,
+  earned: 0,
+  redeemed: 0,
+  expired: 0,
+  reversed: 0,
+}
+
+/** A fingerprint of a request, for telling a replay from a reused key. */
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonical(request)).digest('base64url')
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/**
+ * Builds one journal: collects balanced movements between ledger accounts and the lot changes,
+ * then writes journal, postings, lots and balances together.
+ */
+class JournalWriter {
+  readonly id: string
+  readonly #legs: LoyaltyPostingTable[] = []
+  readonly #deltas = new Map<string, Partial<Record<keyof Balance, number>>>()
+  #seq = 0
+
+  constructor(
+    readonly ctx: LedgerContext,
+    readonly programId: string,
+  ) {
+    this.id = newId('journal', ctx.nowMs)
+  }
+
+  /** Moves `amount` points from one ledger account to another (member '' for the program's own). */
+  move(
+    from: LedgerAccount,
+    fromMember: string,
+    to: LedgerAccount,
+    toMember: string,
+    amount: number,
+    lotId: string | null,
+  ) {
+    if (amount === 0) return
+    if (!Number.isSafeInteger(amount) || amount < 0)
+      throw new FxmError('internal', `bad ledger amount ${amount}`)
+    this.#leg(from, fromMember, -amount, lotId)
+    this.#leg(to, toMember, amount, lotId)
+  }
+
+  /** Adds to a member's running totals (earned, redeemed, expired, reversed). */
+  total(memberId: string, key: 'earned' | 'redeemed' | 'expired' | 'reversed', amount: number) {
+    const d = this.#deltas.get(memberId) ?? {}
+    d[key] = (d[key] ?? 0) + amount
+    this.#deltas.set(memberId, d)
+  }
+
+  #leg(account: LedgerAccount, memberId: string, amount: number, lotId: string | null) {
+    const member = PROGRAM_ACCOUNTS.includes(account) ? '' : memberId
+    this.#legs.push({
+      tenant_id: this.ctx.tenantId,
+      id: `${this.id.replace('jrn_', 'pst_')}_${String(this.#seq++).padStart(2, '0')}`,
+      journal_id: this.id,
+      program_id: this.programId,
+      member_id: member,
+      ledger_account: account,
+      amount,
+      lot_id: lotId,
+      created_at: this.ctx.now,
+    })
+    if (member === '') return
+    const key = account === 'debt' ? 'owed' : (account as 'pending' | 'available' | 'reserved')
+    const d = this.#deltas.get(member) ?? {}
+    // Debt legs are negative while points are owed; `owed` counts them as a positive number.
+    d[key] = (d[key] ?? 0) + (account === 'debt' ? -amount : amount)
+    this.#deltas.set(member, d)
+  }
+
+  async write(
+    trx: StoreHandle,
+    journal: { kind: JournalKind; memberId: string | null; points: number },
+    request: LedgerRequest,
+    reply: JournalReply,
+  ) {
+    const sum = this.#legs.reduce((s, l) => s + l.amount, 0)
+    if (sum !== 0) throw new FxmError('internal', `journal ${this.id} does not balance (${sum})`)
+    const db = loyaltyDb(trx)
+    await db
+      .insertInto('loyalty_journals')
+      .values({
+        tenant_id: this.ctx.tenantId,
+        id: this.id,
+        program_id: this.programId,
+        idempotency_key: request.idempotencyKey,
+        request_hash: requestHash(request.request),
+        kind: journal.kind,
+        member_id: journal.memberId,
+        points: journal.points,
+        reason: request.reason,
+        cause_type: request.causeType,
+        cause_id: request.causeId,
+        reply: toJson(reply),
+        created_at: this.ctx.now,
+      })
+      .execute()
+    if (this.#legs.length > 0) await db.insertInto('loyalty_postings').values(this.#legs).execute()
+    for (const [memberId, d] of this.#deltas) {
+      const row: LoyaltyBalanceTable = {
+        tenant_id: this.ctx.tenantId,
+        program_id: this.programId,
+        member_id: memberId,
+        pending: d.pending ?? 0,
+        available: d.available ?? 0,
+        reserved: d.reserved ?? 0,
+        debt: d.owed ?? 0,
+        earned: d.earned ?? 0,
+        redeemed: d.redeemed ?? 0,
+        expired: d.expired ?? 0,
+        reversed: d.reversed ?? 0,
+        updated_at: this.ctx.now,
+      }
+      await db
+        .insertInto('loyalty_balances')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'program_id', 'member_id']).doUpdateSet((eb) => ({
+            pending: eb('loyalty_balances.pending', '+', eb.ref('excluded.pending')),
+            available: eb('loyalty_balances.available', '+', eb.ref('excluded.available')),
+            reserved: eb('loyalty_balances.reserved', '+', eb.ref('excluded.reserved')),
+            debt: eb('loyalty_balances.debt', '+', eb.ref('excluded.debt')),
+            earned: eb('loyalty_balances.earned', '+', eb.ref('excluded.earned')),
+            redeemed: eb('loyalty_balances.redeemed', '+', eb.ref('excluded.redeemed')),
+            expired: eb('loyalty_balances.expired', '+', eb.ref('excluded.expired')),
+            reversed: eb('loyalty_balances.reversed', '+', eb.ref('excluded.reversed')),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute()
+    }
+  }
+}
+
+/** Holds the member's ledger until the transaction ends (PostgreSQL; SQLite has one writer anyway). */
+async function lockMember(trx: StoreHandle, tenantId: string, programId: string, memberId: string) {
+  await lockForTransaction(trx, `fxm.loyalty:${tenantId}:${programId}:${memberId}`)
+}
+
+/** The first reply of a request already journaled under this key, or null; a different request is a conflict. */
+async function replayOf(
+  trx: StoreHandle,
+  tenantId: string,
+  programId: string,
+  request: LedgerRequest,
+): Promise<JournalReply | null> {
+  const found = await loyaltyDb(trx)
+    .selectFrom('loyalty_journals')
+    .select(['request_hash', 'reply'])
+    .where('tenant_id', '=', tenantId)
+    .where('program_id', '=', programId)
+    .where('idempotency_key', '=', request.idempotencyKey)
+    .executeTakeFirst()
+  if (!found) return null
+  if (found.request_hash !== requestHash(request.request))
+    throw new FxmError(
+      'conflict',
+      `Idempotency key "${request.idempotencyKey}" was used for a different request; use a new key`,
+    )
+  return { ...parseJson<JournalReply>(found.reply), replayed: true }
+}
+
+/** A member's balance as cached with the postings. */
+export async function readBalance(
+  db: StoreHandle,
+  tenantId: string,
+  programId: string,
+  memberId: string,
+): Promise<Balance> {
+  const row = await loyaltyDb(db)
+    .selectFrom('loyalty_balances')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('program_id', '=', programId)
+    .where('member_id', '=', memberId)
+    .executeTakeFirst()
+  if (!row) return { ...EMPTY }
+  return {
+    pending: Number(row.pending),
+    available: Number(row.available),
+    reserved: Number(row.reserved),
+    owed: Number(row.debt),
+    earned: Number(row.earned),
+    redeemed: Number(row.redeemed),
+    expired: Number(row.expired),
+    reversed: Number(row.reversed),
+  }
+}
+
+/**
+ * Pays what the member owes out of points that become available from `lot`, and returns the
+ * points left for the available balance.
+ */
+async function payDebt(
+  trx: StoreHandle,
+  j: JournalWriter,
+  memberId: string,
+  from: LedgerAccount,
+  lot: { id: string; remaining: number },
+  points: number,
+): Promise<number> {
+  const owed = (await readBalance(trx, j.ctx.tenantId, j.programId, memberId)).owed
+  const paid = Math.min(owed, points)
+  if (paid > 0) {
+    j.move(from, memberId, 'debt', memberId, paid, lot.id)
+    await useLot(trx, j, lot.id, paid)
+    lot.remaining -= paid
+  }
+  return points - paid
+}
+
+async function useLot(trx: StoreHandle, j: JournalWriter, lotId: string, points: number) {
+  await loyaltyDb(trx)
+    .insertInto('loyalty_lot_uses')
+    .values({ tenant_id: j.ctx.tenantId, journal_id: j.id, lot_id: lotId, points })
+    .execute()
+}
+
+export interface EarnInput {
+  memberId: string
+  points: number
+  /** The day the points were earned on (the order's day), which starts the return window and expiry. */
+  earnedOn: string
+  /** Pending for the program's return window (points from an order), or available at once (a bonus). */
+  pending: boolean
+  ruleId?: string | null
+  factId?: string | null
+}
+
+/**
+ * Earns points: a new lot (pending for the return window, or available at once) and the postings
+ * issuance → member. Points that become available at once first pay what the member owes.
+ * Runs in the caller's transaction; the same idempotency key twice earns once.
+ *
+ * @example
+ * await earn(trx, ctx, program, { memberId, points: 120, earnedOn: '2026-03-02', pending: true }, request)
+ */
+export async function earn(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  input: EarnInput,
+  request: LedgerRequest,
+): Promise<JournalReply> {
+  if (!Number.isSafeInteger(input.points) || input.points <= 0)
+    throw FxmError.invalid('points', 'must be a whole number of points above 0')
+  await lockMember(trx, ctx.tenantId, program.id, input.memberId)
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const j = new JournalWriter(ctx, program.id)
+  const window = program.settings.returnWindowDays
+  const pending = input.pending && window > 0
+  const lot: LoyaltyLotTable = {
+    tenant_id: ctx.tenantId,
+    id: newId('lot', ctx.nowMs),
+    program_id: program.id,
+    member_id: input.memberId,
+    journal_id: j.id,
+    rule_id: input.ruleId ?? null,
+    fact_id: input.factId ?? null,
+    points: input.points,
+    remaining: input.points,
+    reversed: 0,
+    state: pending ? 'pending' : 'available',
+    earned_on: input.earnedOn,
+    matures_on: pending ? addDays(input.earnedOn, window) : input.earnedOn,
+    expires_on: expiresOn(input.earnedOn, program.settings.expiry),
+    created_at: ctx.now,
+  }
+  await loyaltyDb(trx).insertInto('loyalty_lots').values(lot).execute()
+  j.total(input.memberId, 'earned', input.points)
+  if (pending) {
+    j.move('issuance', '', 'pending', input.memberId, input.points, lot.id)
+  } else {
+    const left = { id: lot.id, remaining: lot.remaining }
+    const rest = await payDebt(trx, j, input.memberId, 'issuance', left, input.points)
+    j.move('issuance', '', 'available', input.memberId, rest, lot.id)
+    await setLot(trx, ctx.tenantId, lot.id, {
+      remaining: left.remaining,
+      state: left.remaining > 0 ? 'available' : 'closed',
+    })
+  }
+  const reply: JournalReply = {
+    journalId: j.id,
+    kind: 'earn',
+    memberId: input.memberId,
+    points: input.points,
+    replayed: false,
+    lotId: lot.id,
+  }
+  await j.write(trx, { kind: 'earn', memberId: input.memberId, points: input.points }, request, reply)
+  return reply
+}
+
+async function setLot(
+  trx: StoreHandle,
+  tenantId: string,
+  lotId: string,
+  set: Partial<Pick<LoyaltyLotTable, 'remaining' | 'state' | 'reversed'>>,
+) {
+  await loyaltyDb(trx)
+    .updateTable('loyalty_lots')
+    .set(set)
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', lotId)
+    .execute()
+}
+
+async function readLot(trx: StoreHandle, tenantId: string, lotId: string): Promise<LoyaltyLotTable> {
+  const lot = await loyaltyDb(trx)
+    .selectFrom('loyalty_lots')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', lotId)
+    .executeTakeFirst()
+  if (!lot) throw FxmError.notFound('Lot', lotId)
+  return {
+    ...lot,
+    points: Number(lot.points),
+    remaining: Number(lot.remaining),
+    reversed: Number(lot.reversed),
+  }
+}
+
+/**
+ * Matures a pending lot whose return window has passed: pending → available (after paying what the
+ * member owes). Idempotent per lot.
+ */
+export async function mature(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  lotId: string,
+): Promise<JournalReply | null> {
+  const peek = await readLot(trx, ctx.tenantId, lotId)
+  await lockMember(trx, ctx.tenantId, program.id, peek.member_id)
+  const request: LedgerRequest = {
+    idempotencyKey: `mature:${lotId}`,
+    request: { mature: lotId },
+    reason: 'return window passed',
+    causeType: 'job',
+    causeId: null,
+  }
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const lot = await readLot(trx, ctx.tenantId, lotId)
+  if (lot.state !== 'pending') return null
+  const j = new JournalWriter(ctx, program.id)
+  const points = lot.remaining
+  const left = { id: lot.id, remaining: lot.remaining }
+  const rest = await payDebt(trx, j, lot.member_id, 'pending', left, points)
+  j.move('pending', lot.member_id, 'available', lot.member_id, rest, lot.id)
+  await setLot(trx, ctx.tenantId, lot.id, {
+    remaining: left.remaining,
+    state: left.remaining > 0 ? 'available' : 'closed',
+  })
+  const reply: JournalReply = {
+    journalId: j.id,
+    kind: 'mature',
+    memberId: lot.member_id,
+    points,
+    replayed: false,
+    lotId,
+  }
+  await j.write(trx, { kind: 'mature', memberId: lot.member_id, points }, request, reply)
+  return reply
+}
+
+/** Expires what is left of a lot past its last day: available (or pending) → expired. Idempotent per lot. */
+export async function expire(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  lotId: string,
+): Promise<JournalReply | null> {
+  const peek = await readLot(trx, ctx.tenantId, lotId)
+  await lockMember(trx, ctx.tenantId, program.id, peek.member_id)
+  const lot = await readLot(trx, ctx.tenantId, lotId)
+  if (lot.state === 'closed' || lot.remaining === 0 || lot.expires_on >= ctx.today) return null
+  const request: LedgerRequest = {
+    // A lot can expire again after a cancelled redemption gave points back to it.
+    idempotencyKey: `expire:${lotId}:${lot.points - lot.remaining + lot.reversed}`,
+    request: { expire: lotId },
+    reason: `expired after ${lot.expires_on}`,
+    causeType: 'job',
+    causeId: null,
+  }
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const j = new JournalWriter(ctx, program.id)
+  j.move(lot.state, lot.member_id, 'expired', '', lot.remaining, lot.id)
+  j.total(lot.member_id, 'expired', lot.remaining)
+  await setLot(trx, ctx.tenantId, lot.id, { remaining: 0, state: 'closed' })
+  const reply: JournalReply = {
+    journalId: j.id,
+    kind: 'expire',
+    memberId: lot.member_id,
+    points: lot.remaining,
+    replayed: false,
+    lotId,
+  }
+  await j.write(trx, { kind: 'expire', memberId: lot.member_id, points: lot.remaining }, request, reply)
+  return reply
+}
+
+/**
+ * Takes back up to `points` of a lot (a return or cancellation of the order line it came from).
+ * What is left of the lot goes to `reversed`; what was already spent follows the program's
+ * negative balance policy: `debt` books it as owed, `forgive` writes it off. Never takes back more
+ * than the lot earned in all.
+ */
+export async function reverse(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  lotId: string,
+  points: number,
+  request: LedgerRequest,
+): Promise<JournalReply> {
+  const peek = await readLot(trx, ctx.tenantId, lotId)
+  await lockMember(trx, ctx.tenantId, program.id, peek.member_id)
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const lot = await readLot(trx, ctx.tenantId, lotId)
+  const wanted = Math.max(0, Math.min(points, lot.points - lot.reversed))
+  const j = new JournalWriter(ctx, program.id)
+  const fromLot = Math.min(wanted, lot.remaining)
+  const source: LedgerAccount = lot.state === 'pending' ? 'pending' : 'available'
+  j.move(source, lot.member_id, 'reversed', '', fromLot, lot.id)
+  const shortfall = wanted - fromLot
+  const policy = program.settings.negativeBalance
+  if (shortfall > 0 && policy === 'debt') j.move('debt', lot.member_id, 'reversed', '', shortfall, lot.id)
+  const booked = fromLot + (policy === 'debt' ? shortfall : 0)
+  j.total(lot.member_id, 'reversed', booked)
+  const remaining = lot.remaining - fromLot
+  await setLot(trx, ctx.tenantId, lot.id, {
+    remaining,
+    reversed: lot.reversed + wanted,
+    state: remaining > 0 ? lot.state : 'closed',
+  })
+  const reply: JournalReply = {
+    journalId: j.id,
+    kind: 'reverse',
+    memberId: lot.member_id,
+    points: booked,
+    replayed: false,
+    lotId,
+    ...(shortfall > 0 ? { shortfall: { points: shortfall, policy } } : {}),
+  }
+  await j.write(trx, { kind: 'reverse', memberId: lot.member_id, points: booked }, request, reply)
+  return reply
+}
+
+/**
+ * Reserves points for a redemption: available → reserved, taken from the lots that expire soonest.
+ * More than available is an `invalid_input` naming `field`.
+ */
+export async function reserve(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  memberId: string,
+  points: number,
+  request: LedgerRequest,
+  field = 'points',
+): Promise<JournalReply> {
+  if (!Number.isSafeInteger(points) || points <= 0)
+    throw FxmError.invalid(field, 'must be a whole number of points above 0')
+  await lockMember(trx, ctx.tenantId, program.id, memberId)
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const balance = await readBalance(trx, ctx.tenantId, program.id, memberId)
+  if (points > balance.available)
+    throw FxmError.invalid(
+      field,
+      `needs ${points} ${program.settings.pointsName}, ${balance.available} available`,
+    )
+  const j = new JournalWriter(ctx, program.id)
+  const lots = await loyaltyDb(trx)
+    .selectFrom('loyalty_lots')
+    .select(['id', 'remaining'])
+    .where('tenant_id', '=', ctx.tenantId)
+    .where('program_id', '=', program.id)
+    .where('member_id', '=', memberId)
+    .where('state', '=', 'available')
+    .orderBy('expires_on')
+    .orderBy('earned_on')
+    .orderBy('id')
+    .execute()
+  let left = points
+  for (const lot of lots) {
+    if (left === 0) break
+    const take = Math.min(left, Number(lot.remaining))
+    if (take <= 0) continue
+    await useLot(trx, j, lot.id, take)
+    const remaining = Number(lot.remaining) - take
+    await setLot(trx, ctx.tenantId, lot.id, { remaining, state: remaining > 0 ? 'available' : 'closed' })
+    j.move('available', memberId, 'reserved', memberId, take, lot.id)
+    left -= take
+  }
+  if (left > 0) throw new FxmError('internal', `lots of ${memberId} hold less than the balance says`)
+  const reply: JournalReply = { journalId: j.id, kind: 'reserve', memberId, points, replayed: false }
+  await j.write(trx, { kind: 'reserve', memberId, points }, request, reply)
+  return reply
+}
+
+/** Confirms a reservation: reserved → redeemed. */
+export async function confirmReserved(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  memberId: string,
+  points: number,
+  request: LedgerRequest,
+): Promise<JournalReply> {
+  await lockMember(trx, ctx.tenantId, program.id, memberId)
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const j = new JournalWriter(ctx, program.id)
+  j.move('reserved', memberId, 'redeemed', '', points, null)
+  j.total(memberId, 'redeemed', points)
+  const reply: JournalReply = { journalId: j.id, kind: 'confirm', memberId, points, replayed: false }
+  await j.write(trx, { kind: 'confirm', memberId, points }, request, reply)
+  return reply
+}
+
+/** Cancels a reservation: reserved → available, each point back to the lot it came from. */
+export async function cancelReserved(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  memberId: string,
+  reserveJournalId: string,
+  request: LedgerRequest,
+): Promise<JournalReply> {
+  await lockMember(trx, ctx.tenantId, program.id, memberId)
+  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  if (replay) return replay
+  const db = loyaltyDb(trx)
+  const uses = await db
+    .selectFrom('loyalty_lot_uses')
+    .select(['lot_id', 'points'])
+    .where('tenant_id', '=', ctx.tenantId)
+    .where('journal_id', '=', reserveJournalId)
+    .orderBy('lot_id')
+    .execute()
+  const j = new JournalWriter(ctx, program.id)
+  let points = 0
+  for (const use of uses) {
+    const lot = await readLot(trx, ctx.tenantId, use.lot_id)
+    const back = Number(use.points)
+    await setLot(trx, ctx.tenantId, lot.id, { remaining: lot.remaining + back, state: 'available' })
+    j.move('reserved', memberId, 'available', memberId, back, lot.id)
+    points += back
+  }
+  const reply: JournalReply = { journalId: j.id, kind: 'cancel', memberId, points, replayed: false }
+  await j.write(trx, { kind: 'cancel', memberId, points }, request, reply)
+  return reply
+}
+
+/**
+ * Points each member earned (net of reversals) on days in `[from, to]`: what a tier scheme that
+ * qualifies by points reads.
+ *
+ * @example
+ * await pointsEarned(db, tenantId, programId, ['acc_…'], '2025-04-01', '2026-03-31') // Map { 'acc_…' => 4200 }
+ */
+export async function pointsEarned(
+  db: StoreHandle,
+  tenantId: string,
+  programId: string,
+  memberIds: readonly string[],
+  from: string,
+  to: string,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  if (memberIds.length === 0) return out
+  const l = loyaltyDb(db)
+  const rows = await l
+    .selectFrom('loyalty_lots')
+    .select((eb) => ['member_id', eb.fn.sum<number>(eb('points', '-', eb.ref('reversed'))).as('n')])
+    .where('tenant_id', '=', tenantId)
+    .where('program_id', '=', programId)
+    .where((eb) => anyOf(db, eb.ref('member_id'), memberIds))
+    .where('earned_on', '>=', from)
+    .where('earned_on', '<=', to)
+    .groupBy('member_id')
+    .execute()
+  for (const r of rows) out.set(r.member_id, Number(r.n))
+  return out
+}

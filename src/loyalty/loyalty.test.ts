@@ -1,0 +1,278 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
+import { buildServer, type FxmApp } from '../api/index.js'
+import { catalogMigrations, listAccounts, type Principal } from '../catalog/index.js'
+import { silentLogger } from '../core/index.js'
+import { type HarmonizeWorld, harmonizeWorld } from '../harmonize/fixtures.js'
+import { type HarmonizeSource, harmonizeMigrations, readOrderLines } from '../harmonize/index.js'
+import { storeMigrations } from '../store/index.js'
+import { runLoyaltyOnce } from './consumer.js'
+import { tenantToday } from './days.js'
+import { earnFromOrderLines } from './earn-facts.js'
+import { settleDueLots } from './jobs.js'
+import { earnPoints, memberBalance, redeem } from './members.js'
+import { loyaltyMigrations } from './migrations.js'
+import { createProgram } from './programs.js'
+import { registerLoyaltyRoutes } from './routes.js'
+import { createRule } from './rules.js'
+import { tierAccountEvents, tierFactEvents } from './tiers/fixtures.js'
+import { grantCondition, tierMigrations } from './tiers/index.js'
+
+const erp: HarmonizeSource = { id: 'src_erp', system: 'erp', kind: 'http' }
+
+describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %s', (engine) => {
+  let t: TestStore
+  let w: HarmonizeWorld
+  let app: FxmApp
+  let programId: string
+  const ids = new Map<string, string>()
+  const id = (name: string) => ids.get(name) as string
+  beforeAll(async () => {
+    const migrations = [
+      ...storeMigrations,
+      ...catalogMigrations,
+      ...harmonizeMigrations,
+      ...tierMigrations,
+      ...loyaltyMigrations,
+    ]
+    t = await createTestStore(engine, migrations)
+    w = await harmonizeWorld(t.store)
+    w.log.addSource(w.a.tenant.id, erp)
+    await w.ingest(w.a, erp, tierAccountEvents(w.a.as.sales.email))
+    for (const a of (await listAccounts(w.deps, w.a.system, { limit: 100 })).items)
+      ids.set(a.name.replace(/^(Kunde|Lieferant) /, ''), a.id)
+    const program = await createProgram(w.deps, w.a.as.admin, {
+      name: 'Partnerbonus',
+      settings: { returnWindowDays: 14, expiry: { kind: 'end_of_following_year' } },
+    })
+    programId = program.id
+    await createRule(w.deps, w.a.as.admin, programId, {
+      name: '1 point per EUR',
+      definition: { earn: { kind: 'per_currency', points: 1 } },
+    })
+    await createRule(w.deps, w.a.as.admin, programId, {
+      name: 'Big order bonus',
+      definition: {
+        earn: { kind: 'fixed', points: 50 },
+        condition: 'fact.netAmount >= 100000',
+        caps: { perMemberPerYear: 60 },
+      },
+    })
+    const callers: Record<string, Principal> = { ...w.a.as, other: w.b.as.admin }
+    app = await buildServer({
+      store: t.store,
+      logger: silentLogger(),
+      migrations,
+      version: 'test',
+      authenticator: { verifySession: async () => null, verifyApiKey: async (key) => callers[key] ?? null },
+      routes: [(a) => registerLoyaltyRoutes(a, w.deps)],
+    })
+    await app.ready()
+  })
+  afterAll(async () => {
+    await app.close()
+    await t.cleanup()
+  })
+
+  // The clock moves a second per request, so journals made by successive requests sort in order.
+  const call = (who: string, method: 'GET' | 'PATCH' | 'POST', url: string, payload?: unknown) => {
+    w.deps.clock.advance(1000)
+    return app.inject({
+      method,
+      url,
+      payload: payload as object,
+      headers: { authorization: `Bearer ${who}` },
+    })
+  }
+  const fields = (res: { json(): { errors?: { field: string }[] } }) =>
+    (res.json().errors ?? []).map((e) => e.field)
+  const balance = (name: string) => memberBalance(w.deps, w.a.as.admin, programId, id(name))
+
+  it('earns from order lines by rule, condition and cap, takes back the share a return returns, once', async () => {
+    // K-2 earns double in 2026 (a condition granted, as a tier benefit or a campaign would).
+    await grantCondition(w.deps, w.a.as.admin, {
+      accountId: id('K-2'),
+      kind: 'earning_multiplier',
+      value: 2,
+      validFrom: '2026-01-01',
+      validTo: '2026-12-31',
+    })
+    await w.ingest(w.a, erp, tierFactEvents())
+    while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    // K-2: 1,200 + 50 in 2025; 1,100 × 2 in 2026 and the bonus doubled to 100, capped at 60 a year.
+    expect(await balance('K-2')).toMatchObject({ earned: 1200 + 50 + 2200 + 60 })
+    // K-1: 6,000 + 1,500 EUR at 1 point per EUR, and the big order bonus once in 2025 and once in 2026.
+    expect(await balance('K-1')).toMatchObject({ earned: 7600, reversed: 0 })
+    // K-3: 1,500 (+50 bonus), 700 of it returned (7/15 of 1,500 and of 50 = 700 and 23), then 300.
+    expect(await balance('K-3')).toMatchObject({ earned: 1850, reversed: 723 })
+    // The same lines again change nothing.
+    const lines = await readOrderLines(t.store.db, w.a.tenant.id, { ids: [] })
+    expect(lines).toEqual([])
+    const all = await t.store.db
+      .withTables<{ fact_order_lines: { id: string; tenant_id: string } }>()
+      .selectFrom('fact_order_lines')
+      .select('id')
+      .where('tenant_id', '=', w.a.tenant.id)
+      .execute()
+    await t.store.transaction(async (trx) => {
+      const again = await readOrderLines(trx, w.a.tenant.id, { ids: all.map((r) => r.id) })
+      const ctx = {
+        tenantId: w.a.tenant.id,
+        now: w.deps.clock.nowIso(),
+        nowMs: w.deps.clock.now(),
+        today: await tenantToday(trx, w.a.tenant.id, w.deps.clock),
+      }
+      expect(await earnFromOrderLines(trx, ctx, again)).toEqual({ earned: 0, reversed: 0, capped: 0 })
+    })
+    // Points stay pending for 14 days after their order, then mature.
+    w.deps.clock.set('2026-05-10T08:00:00Z')
+    await settleDueLots(w.deps, w.a.tenant.id)
+    expect(await balance('K-1')).toMatchObject({ pending: 1550, available: 6050 })
+    expect(await balance('K-3')).toMatchObject({ pending: 300, available: 827 })
+    w.deps.clock.set('2026-06-10T08:00:00Z')
+    expect(await settleDueLots(w.deps, w.a.tenant.id)).toMatchObject({ matured: 5, expired: 0 })
+    expect(await balance('K-1')).toMatchObject({ pending: 0, available: 7600 })
+    expect(await balance('K-3')).toMatchObject({ pending: 0, available: 1127 })
+    // Points of 2025 expire at the end of 2026.
+    w.deps.clock.set('2027-01-01T08:00:00Z')
+    await settleDueLots(w.deps, w.a.tenant.id)
+    expect(await balance('K-1')).toMatchObject({ available: 1550, expired: 6050 })
+    w.deps.clock.set('2026-06-10T08:00:00Z')
+  })
+
+  it('serves programs, rules, points, balances, history, rewards and redemptions, with clear 4xx', async () => {
+    const bad = await call('admin', 'POST', '/v1/loyalty/programs', {
+      name: 'x',
+      settings: { returnWindowDays: -1 },
+    })
+    expect(bad.statusCode).toBe(400)
+    expect(fields(bad)).toContain('body.settings.returnWindowDays')
+    expect((await call('analyst', 'POST', '/v1/loyalty/programs', { name: 'y' })).statusCode).toBe(403)
+    const rule = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/rules`, {
+      name: 'broken',
+      definition: { earn: { kind: 'fixed', points: 1 }, condition: 'fact.netAmount >' },
+    })
+    expect(rule.statusCode).toBe(400)
+    expect(fields(rule)).toEqual(['definition.condition'])
+
+    // A supplier account without orders: only the points given here.
+    const member = id('S-1')
+    const earnBody = { memberId: member, points: 300, reason: 'welcome', idempotencyKey: 'welcome:K-2' }
+    const first = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/earn`, earnBody)
+    expect(first.statusCode, first.body).toBe(200)
+    const again = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/earn`, earnBody)
+    expect(again.json()).toEqual({ ...first.json(), replayed: true })
+    const clash = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/earn`, {
+      ...earnBody,
+      points: 301,
+    })
+    expect(clash.statusCode).toBe(409)
+    for (const [body, field] of [
+      [{ ...earnBody, points: -5, idempotencyKey: 'n1' }, 'body.points'],
+      [{ ...earnBody, points: 1.5, idempotencyKey: 'n2' }, 'body.points'],
+    ] as const) {
+      const res = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/earn`, body)
+      expect(res.statusCode).toBe(400)
+      expect(fields(res)).toContain(field)
+    }
+    const unknown = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/earn`, {
+      ...earnBody,
+      memberId: 'acc_nobody',
+      idempotencyKey: 'n3',
+    })
+    expect(unknown.statusCode).toBe(404)
+
+    const reward = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/rewards`, {
+      name: 'Gutschein 20 EUR',
+      kind: 'voucher',
+      cost: 200,
+      stock: 1,
+    })
+    expect(reward.statusCode).toBe(201)
+    const rewardId = reward.json().id as string
+    const redeemUrl = `/v1/loyalty/programs/${programId}/redemptions`
+    const tooMuch = await call('admin', 'POST', redeemUrl, {
+      memberId: member,
+      rewardId,
+      quantity: 2,
+      idempotencyKey: 'r0',
+    })
+    expect(tooMuch.statusCode).toBe(400)
+    expect(tooMuch.json().detail ?? tooMuch.body).toMatch(/only 1 of reward|needs 400/)
+    const made = await call('admin', 'POST', redeemUrl, { memberId: member, rewardId, idempotencyKey: 'r1' })
+    expect(made.statusCode, made.body).toBe(200)
+    expect(made.json()).toMatchObject({ status: 'reserved', points: 200 })
+    expect(made.json().voucherCode).toMatch(/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/)
+    expect(
+      (await call('admin', 'POST', redeemUrl, { memberId: member, rewardId, idempotencyKey: 'r1' })).json(),
+    ).toEqual(made.json())
+    const soldOut = await call('admin', 'POST', redeemUrl, {
+      memberId: member,
+      rewardId,
+      idempotencyKey: 'r2',
+    })
+    expect(soldOut.statusCode).toBe(400)
+    expect(fields(soldOut)).toEqual(['quantity'])
+    const bal = await call('admin', 'GET', `/v1/loyalty/programs/${programId}/members/${member}/balance`)
+    expect(bal.json()).toMatchObject({ available: 100, reserved: 200, pointsName: 'points' })
+    const cancelled = await call('admin', 'POST', `/v1/loyalty/redemptions/${made.json().id}/cancel`)
+    expect(cancelled.json()).toMatchObject({ status: 'cancelled' })
+    expect(
+      (await call('admin', 'POST', `/v1/loyalty/redemptions/${made.json().id}/confirm`)).statusCode,
+    ).toBe(409)
+    expect(
+      (await call('admin', 'GET', `/v1/loyalty/programs/${programId}/members/${member}/balance`)).json(),
+    ).toMatchObject({
+      available: 300,
+      reserved: 0,
+    })
+    const history = await call(
+      'admin',
+      'GET',
+      `/v1/loyalty/programs/${programId}/members/${member}/history?limit=2`,
+    )
+    expect(history.json().items.map((h: { kind: string }) => h.kind)).toEqual(['cancel', 'reserve'])
+    expect(history.json().nextCursor).not.toBeNull()
+
+    // A sales rep sees their own accounts only; another tenant sees nothing of this one.
+    expect(
+      (await call('sales', 'GET', `/v1/loyalty/programs/${programId}/members/${id('K-1')}/balance`))
+        .statusCode,
+    ).toBe(200)
+    expect(
+      (await call('sales', 'GET', `/v1/loyalty/programs/${programId}/members/${id('K-3')}/balance`))
+        .statusCode,
+    ).toBe(404)
+    expect((await call('other', 'GET', `/v1/loyalty/programs/${programId}`)).statusCode).toBe(404)
+    expect(
+      (await call('other', 'GET', `/v1/loyalty/programs/${programId}/members/${member}/balance`)).statusCode,
+    ).toBe(404)
+    expect((await call('other', 'GET', '/v1/loyalty/programs')).json().items).toEqual([])
+  })
+
+  it('never overspends when parallel clients redeem at once', async () => {
+    const member = id('G')
+    await earnPoints(w.deps, w.a.as.admin, programId, {
+      memberId: member,
+      points: 100,
+      reason: 'race',
+      idempotencyKey: 'race',
+    })
+    const reward = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/rewards`, {
+      name: 'Token',
+      kind: 'goods',
+      cost: 10,
+    })
+    const rewardId = reward.json().id as string
+    const results = await Promise.allSettled(
+      Array.from({ length: 25 }, (_, i) =>
+        redeem(w.deps, w.a.as.admin, programId, { memberId: member, rewardId, idempotencyKey: `race-${i}` }),
+      ),
+    )
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10)
+    for (const r of results)
+      if (r.status === 'rejected')
+        expect(String(r.reason)).toMatch(/needs 10 points, 0 available|needs 10 points/)
+    expect(await balance('G')).toMatchObject({ available: 0, reserved: 100 })
+  })
+})
