@@ -28,6 +28,8 @@ import type { ScratchDatabase } from './scratch.js'
 const MEMBERS = 200
 /** Requests the HTTP client keeps in flight. */
 const IN_FLIGHT = 8
+/** Earns per transaction when earning in bulk, as the loyalty consumer does for a harmonize batch. */
+const EARNS_PER_TRANSACTION = 100
 /** Postings of one earn: issuance → member pending. */
 const POSTINGS_PER_EARN = 2
 const TABLES = ['loyalty_journals', 'loyalty_postings', 'loyalty_lots', 'loyalty_balances']
@@ -36,8 +38,8 @@ const settings: Record<string, string | number> = {
   members: MEMBERS,
   'HTTP requests in flight': IN_FLIGHT,
   'postings per earn': POSTINGS_PER_EARN,
-  baseline:
-    'the same writes of one earn (journal, two postings, lot, balance upsert) by the plain driver, one transaction per earn',
+  'earns per transaction (bulk)': EARNS_PER_TRANSACTION,
+  baseline: `the same writes of each earn (journal, two postings, lot, balance upsert) by the plain driver, ${EARNS_PER_TRANSACTION} earns per transaction`,
 }
 
 /**
@@ -50,12 +52,13 @@ const settings: Record<string, string | number> = {
 export const loyaltyLedger: Benchmark = {
   name: 'loyalty-ledger',
   description:
-    'Points earned one transaction per earn: idempotency check, journal, two postings, lot and balance upsert. ' +
-    '"FXM ledger" calls the ledger in process; "FXM over HTTP" POSTs /v1/loyalty/programs/{id}/earn over loopback ' +
-    `with a write API key and an idempotency key per request, ${IN_FLIGHT} in flight. Raw driver: the same ` +
-    'rows written by better-sqlite3 or pg prepared statements, one transaction per earn.',
+    'Points earned: idempotency check, journal, two postings, lot and balance upsert per earn. "FXM ledger" calls ' +
+    `the ledger in process, ${EARNS_PER_TRANSACTION} earns per transaction (as the loyalty consumer earns a harmonize ` +
+    'batch) or one per transaction; "FXM over HTTP" POSTs /v1/loyalty/programs/{id}/earn over loopback with a ' +
+    `write API key and an idempotency key per request, ${IN_FLIGHT} in flight, one transaction each. Raw driver: the ` +
+    `same rows written by better-sqlite3 or pg prepared statements, ${EARNS_PER_TRANSACTION} earns per transaction.`,
   unit: 'postings/s',
-  rows: { full: 6_000, quick: 600 },
+  rows: { full: 2_000, quick: 400 },
   settings,
   async paths(database: ScratchDatabase, options: RunOptions) {
     const store = openStore(database.url, { maxConnections: 8 })
@@ -81,40 +84,43 @@ export const loyaltyLedger: Benchmark = {
     }
     const raw = await rawBaseline(database, tenantId, program.id, members, earns)
     let run = 0
-    const inProcess: TimedPath = {
-      name: 'FXM ledger',
+    /** Earns through the ledger in process, `perTransaction` of them in each transaction. */
+    const inProcess = (name: string, perTransaction: number): TimedPath => ({
+      name,
       baseline: false,
       reset,
       run: async () => {
         run++
         const p = await requireProgram(store.db, tenantId, program.id)
-        for (let i = 0; i < earns; i++) {
-          await store.transaction((trx) => {
+        for (let from = 0; from < earns; from += perTransaction) {
+          await store.transaction(async (trx) => {
             const now = Date.now()
             const ctx = { tenantId, now: new Date(now).toISOString(), nowMs: now, today: '2026-03-01' }
-            return earn(
-              trx,
-              ctx,
-              p,
-              {
-                memberId: members[i % MEMBERS]!,
-                points: 10 + (i % 90),
-                earnedOn: '2026-03-01',
-                pending: true,
-              },
-              {
-                idempotencyKey: `bench:${run}:${i}`,
-                request: { i },
-                reason: 'bench',
-                causeType: 'job',
-                causeId: null,
-              },
-            )
+            for (let i = from; i < Math.min(earns, from + perTransaction); i++) {
+              await earn(
+                trx,
+                ctx,
+                p,
+                {
+                  memberId: members[i % MEMBERS]!,
+                  points: 10 + (i % 90),
+                  earnedOn: '2026-03-01',
+                  pending: true,
+                },
+                {
+                  idempotencyKey: `bench:${run}:${i}`,
+                  request: { i },
+                  reason: 'bench',
+                  causeType: 'job',
+                  causeId: null,
+                },
+              )
+            }
           })
         }
       },
       verify,
-    }
+    })
     const runs: number[][] = []
     const overHttp: TimedPath = {
       name: 'FXM over HTTP',
@@ -151,7 +157,12 @@ export const loyaltyLedger: Benchmark = {
       verify,
     }
     return {
-      paths: [raw.path, inProcess, overHttp],
+      paths: [
+        raw.path,
+        inProcess(`FXM ledger, ${EARNS_PER_TRANSACTION} per transaction`, EARNS_PER_TRANSACTION),
+        inProcess('FXM ledger, 1 per transaction', 1),
+        overHttp,
+      ],
       close: async () => {
         // The warm-up run is left out of the percentiles.
         recordLatencies(database.engine, runs.slice(1).flat())
@@ -236,11 +247,13 @@ async function rawBaseline(
       Database.Statement,
       Database.Statement,
     ]
-    const one = db.transaction((rows: ReturnType<typeof earnRows>) => {
-      journal.run(rows.journal)
-      for (const p of rows.postings) posting.run(p)
-      lot.run(rows.lot)
-      balance.run(rows.balance)
+    const many = db.transaction((batch: ReturnType<typeof earnRows>[]) => {
+      for (const rows of batch) {
+        journal.run(rows.journal)
+        for (const p of rows.postings) posting.run(p)
+        lot.run(rows.lot)
+        balance.run(rows.balance)
+      }
     })
     return {
       path: {
@@ -251,8 +264,12 @@ async function rawBaseline(
         },
         run: async () => {
           run++
-          for (let i = 0; i < earns; i++)
-            one(earnRows(tenantId, programId, members[i % members.length]!, i, run))
+          for (let from = 0; from < earns; from += EARNS_PER_TRANSACTION) {
+            const batch: ReturnType<typeof earnRows>[] = []
+            for (let i = from; i < Math.min(earns, from + EARNS_PER_TRANSACTION); i++)
+              batch.push(earnRows(tenantId, programId, members[i % members.length]!, i, run))
+            many(batch)
+          }
         },
         verify: async () => {
           const row = db.prepare('select count(*) as n from loyalty_postings').get() as { n: number }

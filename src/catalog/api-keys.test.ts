@@ -74,6 +74,7 @@ describe.each(ENGINES)('API keys on %s', (engine) => {
       apiKeyId: apiKey.id,
       scopes: ['ingest'],
       sourceId: 'src_1',
+      accountId: null,
     })
     const forged = `${key.slice(0, 15)}${'A'.repeat(43)}`
     for (const bad of [forged, `${key}x`, 'fxm_short', '', 'Bearer nonsense', key.replace('fxm_', 'fxx_')]) {

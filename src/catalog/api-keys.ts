@@ -15,7 +15,9 @@ export const createApiKeySchema = z
     scopes: z
       .array(z.enum(SCOPES))
       .min(1)
-      .describe('ingest, read, write (implies read), admin (implies read and write)'),
+      .describe(
+        'ingest, read, write (implies read), admin (implies read and write), partner (alone: the partner API of one account)',
+      ),
     sourceId: z
       .string()
       .min(1)
@@ -23,8 +25,36 @@ export const createApiKeySchema = z
       .nullable()
       .optional()
       .describe('Collect source an ingest key is bound to'),
+    accountId: z
+      .string()
+      .min(1)
+      .max(100)
+      .nullable()
+      .optional()
+      .describe('The account a partner key acts for; required with the partner scope, and only with it'),
   })
   .strict()
+  .superRefine((input, ctx) => {
+    const partner = input.scopes.includes('partner')
+    if (partner && input.scopes.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scopes'],
+        message: 'partner is a scope of its own; give it alone',
+      })
+    if (partner && !input.accountId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accountId'],
+        message: 'a partner key needs the account it acts for',
+      })
+    if (!partner && input.accountId)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accountId'],
+        message: 'only a partner key is bound to an account',
+      })
+  })
 
 export const listApiKeysSchema = pageQuerySchema.extend({
   includeRevoked: z
@@ -40,6 +70,7 @@ export interface ApiKey {
   prefix: string
   scopes: Scope[]
   sourceId: string | null
+  accountId: string | null
   createdBy: string
   createdAt: string
   lastUsedAt: string | null
@@ -83,6 +114,15 @@ export async function createApiKey(
   const key = `fxm_${prefix}_${randomBytes(32).toString('base64url')}`
   const actor = describePrincipal(principal)
   const scopes = SCOPES.filter((s) => data.scopes.includes(s))
+  if (data.accountId) {
+    const account = await catalogDb(deps)
+      .selectFrom('accounts')
+      .select('id')
+      .where('tenant_id', '=', principal.tenantId)
+      .where('id', '=', data.accountId)
+      .executeTakeFirst()
+    if (!account) throw FxmError.invalid('accountId', `no account ${data.accountId} in this tenant`)
+  }
   const row: ApiKeyTable = {
     tenant_id: principal.tenantId,
     id: newId('apiKey', deps.clock.now()),
@@ -91,6 +131,7 @@ export async function createApiKey(
     secret_hash: secretDigest(key),
     scopes: toJson(scopes),
     source_id: data.sourceId ?? null,
+    account_id: data.accountId ?? null,
     created_by: `${actor.actorType}:${actor.actorId}`,
     created_at: deps.clock.nowIso(),
     last_used_at: null,
@@ -104,7 +145,7 @@ export async function createApiKey(
       entityType: 'api_key',
       entityId: row.id,
       verb: 'create',
-      changes: { name: row.name, prefix, scopes, sourceId: row.source_id },
+      changes: { name: row.name, prefix, scopes, sourceId: row.source_id, accountId: row.account_id },
     })
   })
   return { apiKey: toApiKey(row), key }
@@ -198,6 +239,7 @@ export async function verifyApiKey(deps: CatalogDeps, presentedKey: string): Pro
     apiKeyId: row.id,
     scopes: parseJson<Scope[]>(row.scopes),
     sourceId: row.source_id,
+    accountId: row.account_id,
   }
 }
 
@@ -208,6 +250,7 @@ function toApiKey(row: ApiKeyTable): ApiKey {
     prefix: row.prefix,
     scopes: parseJson<Scope[]>(row.scopes),
     sourceId: row.source_id,
+    accountId: row.account_id,
     createdBy: row.created_by,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,

@@ -246,4 +246,11 @@ export const catalogMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    name: '20261205_15_catalog_partner_keys',
+    async up(db) {
+      // A partner key acts for one account only: the B2B shop's or portal's view of its customer.
+      await db.schema.alterTable('api_keys').addColumn('account_id', 'text').execute()
+    },
+  },
 ]

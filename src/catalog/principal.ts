@@ -3,7 +3,7 @@ export const ROLES = ['admin', 'analyst', 'sales', 'purchasing'] as const
 export type Role = (typeof ROLES)[number]
 
 /** What an API key may do. */
-export const SCOPES = ['ingest', 'read', 'write', 'admin'] as const
+export const SCOPES = ['ingest', 'read', 'write', 'admin', 'partner'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /**
@@ -12,7 +12,15 @@ export type Scope = (typeof SCOPES)[number]
  */
 export type Principal =
   | { kind: 'user'; tenantId: string; userId: string; role: Role; email: string }
-  | { kind: 'apiKey'; tenantId: string; apiKeyId: string; scopes: Scope[]; sourceId: string | null }
+  | {
+      kind: 'apiKey'
+      tenantId: string
+      apiKeyId: string
+      scopes: Scope[]
+      sourceId: string | null
+      /** The one account a `partner` key acts for (a B2B shop's portal); null for other keys. */
+      accountId?: string | null
+    }
   | { kind: 'system'; tenantId: string; name: string }
 
 /** A system principal for FXM's own work in a tenant (CLI, workers, demo seeding). */

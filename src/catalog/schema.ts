@@ -70,6 +70,8 @@ export type ApiKeyTable = {
   /** JSON array of scopes. */
   scopes: string
   source_id: string | null
+  /** The account a `partner` key is bound to. */
+  account_id: string | null
   /** Who created the key, as `actorType:actorId`. */
   created_by: string
   created_at: string

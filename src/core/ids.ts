@@ -53,10 +53,21 @@ export function ulid(now: number): string {
     time = ALPHABET[t % 32] + time
     t = Math.floor(t / 32)
   }
-  const bytes = randomBytes(16)
+  const bytes = randomPool(16)
   let random = ''
-  for (let i = 0; i < 16; i++) random += ALPHABET[(bytes[i] ?? 0) % 32]
+  for (let i = 0; i < 16; i++) random += ALPHABET[(bytes[pool.offset - 16 + i] ?? 0) % 32]
   return time + random
+}
+
+// Random bytes fetched 4 KiB at a time: one call into the CSPRNG costs about as much as 4 KiB of output.
+const pool = { bytes: Buffer.alloc(0), offset: 0 }
+function randomPool(n: number): Buffer {
+  if (pool.offset + n > pool.bytes.length) {
+    pool.bytes = randomBytes(4096)
+    pool.offset = 0
+  }
+  pool.offset += n
+  return pool.bytes
 }
 
 /** A url-safe random secret of `bytes` bytes of entropy. */

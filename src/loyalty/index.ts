@@ -41,6 +41,7 @@ export {
   redeem,
 } from './members.js'
 export { loyaltyMigrations } from './migrations.js'
+export { partnerOf, registerPartnerRoutes } from './partner-routes.js'
 export {
   activePrograms,
   createProgram,

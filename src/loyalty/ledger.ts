@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { FxmError, newId } from '../core/index.js'
-import { anyOf, lockForTransaction, parseJson, toJson } from '../store/index.js'
+import { anyOf, insertValues, lockForTransaction, parseJson, runSql, toJson } from '../store/index.js'
 import { addDays, expiresOn } from './days.js'
 import type { Program } from './programs.js'
 import {
@@ -157,61 +157,77 @@ class JournalWriter {
   ) {
     const sum = this.#legs.reduce((s, l) => s + l.amount, 0)
     if (sum !== 0) throw new FxmError('internal', `journal ${this.id} does not balance (${sum})`)
-    const db = loyaltyDb(trx)
-    await db
-      .insertInto('loyalty_journals')
-      .values({
-        tenant_id: this.ctx.tenantId,
-        id: this.id,
-        program_id: this.programId,
-        idempotency_key: request.idempotencyKey,
-        request_hash: requestHash(request.request),
-        kind: journal.kind,
-        member_id: journal.memberId,
-        points: journal.points,
-        reason: request.reason,
-        cause_type: request.causeType,
-        cause_id: request.causeId,
-        reply: toJson(reply),
-        created_at: this.ctx.now,
-      })
-      .execute()
-    if (this.#legs.length > 0) await db.insertInto('loyalty_postings').values(this.#legs).execute()
+    await runSql(trx, INSERT_JOURNAL, [
+      this.ctx.tenantId,
+      this.id,
+      this.programId,
+      request.idempotencyKey,
+      requestHash(request.request),
+      journal.kind,
+      journal.memberId,
+      journal.points,
+      request.reason,
+      request.causeType,
+      request.causeId,
+      toJson(reply),
+      this.ctx.now,
+    ])
+    if (this.#legs.length > 0)
+      await insertValues(
+        trx,
+        'loyalty_postings',
+        [...POSTING_COLUMNS],
+        this.#legs.map((l) => POSTING_COLUMNS.map((c) => l[c])),
+      )
     for (const [memberId, d] of this.#deltas) {
-      const row: LoyaltyBalanceTable = {
-        tenant_id: this.ctx.tenantId,
-        program_id: this.programId,
-        member_id: memberId,
-        pending: d.pending ?? 0,
-        available: d.available ?? 0,
-        reserved: d.reserved ?? 0,
-        debt: d.owed ?? 0,
-        earned: d.earned ?? 0,
-        redeemed: d.redeemed ?? 0,
-        expired: d.expired ?? 0,
-        reversed: d.reversed ?? 0,
-        updated_at: this.ctx.now,
-      }
-      await db
-        .insertInto('loyalty_balances')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'program_id', 'member_id']).doUpdateSet((eb) => ({
-            pending: eb('loyalty_balances.pending', '+', eb.ref('excluded.pending')),
-            available: eb('loyalty_balances.available', '+', eb.ref('excluded.available')),
-            reserved: eb('loyalty_balances.reserved', '+', eb.ref('excluded.reserved')),
-            debt: eb('loyalty_balances.debt', '+', eb.ref('excluded.debt')),
-            earned: eb('loyalty_balances.earned', '+', eb.ref('excluded.earned')),
-            redeemed: eb('loyalty_balances.redeemed', '+', eb.ref('excluded.redeemed')),
-            expired: eb('loyalty_balances.expired', '+', eb.ref('excluded.expired')),
-            reversed: eb('loyalty_balances.reversed', '+', eb.ref('excluded.reversed')),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute()
+      await runSql(trx, UPSERT_BALANCE, [
+        this.ctx.tenantId,
+        this.programId,
+        memberId,
+        d.pending ?? 0,
+        d.available ?? 0,
+        d.reserved ?? 0,
+        d.owed ?? 0,
+        d.earned ?? 0,
+        d.redeemed ?? 0,
+        d.expired ?? 0,
+        d.reversed ?? 0,
+        this.ctx.now,
+      ])
     }
   }
 }
+
+// The hot statements, as text: building them with the query builder cost more than running them.
+const INSERT_JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind,
+  member_id, points, reason, cause_type, cause_id, reply, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const POSTING_COLUMNS = [
+  'tenant_id',
+  'id',
+  'journal_id',
+  'program_id',
+  'member_id',
+  'ledger_account',
+  'amount',
+  'lot_id',
+  'created_at',
+] as const satisfies readonly (keyof LoyaltyPostingTable)[]
+const UPSERT_BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id, pending, available, reserved,
+  debt, earned, redeemed, expired, reversed, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  on conflict (tenant_id, program_id, member_id) do update set
+  pending = loyalty_balances.pending + excluded.pending, available = loyalty_balances.available + excluded.available,
+  reserved = loyalty_balances.reserved + excluded.reserved, debt = loyalty_balances.debt + excluded.debt,
+  earned = loyalty_balances.earned + excluded.earned, redeemed = loyalty_balances.redeemed + excluded.redeemed,
+  expired = loyalty_balances.expired + excluded.expired, reversed = loyalty_balances.reversed + excluded.reversed,
+  updated_at = excluded.updated_at`
+const SELECT_REPLAY = `select request_hash, reply from loyalty_journals
+  where tenant_id = ? and program_id = ? and idempotency_key = ?`
+const INSERT_LOT = `insert into loyalty_lots (tenant_id, id, program_id, member_id, journal_id, rule_id, fact_id, points,
+  remaining, reversed, state, earned_on, matures_on, expires_on, created_at)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const SELECT_LOT = 'select * from loyalty_lots where tenant_id = ? and id = ?'
+const SELECT_BALANCE =
+  'select * from loyalty_balances where tenant_id = ? and program_id = ? and member_id = ?'
 
 /** Holds the member's ledger until the transaction ends (PostgreSQL; SQLite has one writer anyway). */
 async function lockMember(trx: StoreHandle, tenantId: string, programId: string, memberId: string) {
@@ -225,13 +241,11 @@ async function replayOf(
   programId: string,
   request: LedgerRequest,
 ): Promise<JournalReply | null> {
-  const found = await loyaltyDb(trx)
-    .selectFrom('loyalty_journals')
-    .select(['request_hash', 'reply'])
-    .where('tenant_id', '=', tenantId)
-    .where('program_id', '=', programId)
-    .where('idempotency_key', '=', request.idempotencyKey)
-    .executeTakeFirst()
+  const [found] = await runSql<{ request_hash: string; reply: string }>(trx, SELECT_REPLAY, [
+    tenantId,
+    programId,
+    request.idempotencyKey,
+  ])
   if (!found) return null
   if (found.request_hash !== requestHash(request.request))
     throw new FxmError(
@@ -248,13 +262,7 @@ export async function readBalance(
   programId: string,
   memberId: string,
 ): Promise<Balance> {
-  const row = await loyaltyDb(db)
-    .selectFrom('loyalty_balances')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('program_id', '=', programId)
-    .where('member_id', '=', memberId)
-    .executeTakeFirst()
+  const [row] = await runSql<LoyaltyBalanceTable>(db, SELECT_BALANCE, [tenantId, programId, memberId])
   if (!row) return { ...EMPTY }
   return {
     pending: Number(row.pending),
@@ -348,7 +356,23 @@ export async function earn(
     expires_on: expiresOn(input.earnedOn, program.settings.expiry),
     created_at: ctx.now,
   }
-  await loyaltyDb(trx).insertInto('loyalty_lots').values(lot).execute()
+  await runSql(trx, INSERT_LOT, [
+    lot.tenant_id,
+    lot.id,
+    lot.program_id,
+    lot.member_id,
+    lot.journal_id,
+    lot.rule_id,
+    lot.fact_id,
+    lot.points,
+    lot.remaining,
+    lot.reversed,
+    lot.state,
+    lot.earned_on,
+    lot.matures_on,
+    lot.expires_on,
+    lot.created_at,
+  ])
   j.total(input.memberId, 'earned', input.points)
   if (pending) {
     j.move('issuance', '', 'pending', input.memberId, input.points, lot.id)
@@ -388,12 +412,7 @@ async function setLot(
 }
 
 async function readLot(trx: StoreHandle, tenantId: string, lotId: string): Promise<LoyaltyLotTable> {
-  const lot = await loyaltyDb(trx)
-    .selectFrom('loyalty_lots')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', lotId)
-    .executeTakeFirst()
+  const [lot] = await runSql<LoyaltyLotTable>(trx, SELECT_LOT, [tenantId, lotId])
   if (!lot) throw FxmError.notFound('Lot', lotId)
   return {
     ...lot,

@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
 import { buildServer, type FxmApp } from '../api/index.js'
-import { catalogMigrations, listAccounts, type Principal } from '../catalog/index.js'
+import {
+  catalogMigrations,
+  createApiKey,
+  listAccounts,
+  type Principal,
+  verifyApiKey,
+} from '../catalog/index.js'
 import { silentLogger } from '../core/index.js'
 import { type HarmonizeWorld, harmonizeWorld } from '../harmonize/fixtures.js'
 import { type HarmonizeSource, harmonizeMigrations, readOrderLines } from '../harmonize/index.js'
+import { metricsMigrations } from '../metrics/index.js'
 import { storeMigrations } from '../store/index.js'
 import { runLoyaltyOnce } from './consumer.js'
 import { tenantToday } from './days.js'
@@ -12,7 +19,9 @@ import { earnFromOrderLines } from './earn-facts.js'
 import { settleDueLots } from './jobs.js'
 import { earnPoints, memberBalance, redeem } from './members.js'
 import { loyaltyMigrations } from './migrations.js'
+import { registerPartnerRoutes } from './partner-routes.js'
 import { createProgram } from './programs.js'
+import { rebateMigrations } from './rebates/index.js'
 import { registerLoyaltyRoutes } from './routes.js'
 import { createRule } from './rules.js'
 import { tierAccountEvents, tierFactEvents } from './tiers/fixtures.js'
@@ -32,7 +41,9 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
       ...storeMigrations,
       ...catalogMigrations,
       ...harmonizeMigrations,
+      ...metricsMigrations,
       ...tierMigrations,
+      ...rebateMigrations,
       ...loyaltyMigrations,
     ]
     t = await createTestStore(engine, migrations)
@@ -64,8 +75,11 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
       logger: silentLogger(),
       migrations,
       version: 'test',
-      authenticator: { verifySession: async () => null, verifyApiKey: async (key) => callers[key] ?? null },
-      routes: [(a) => registerLoyaltyRoutes(a, w.deps)],
+      authenticator: {
+        verifySession: async () => null,
+        verifyApiKey: async (key) => callers[key] ?? verifyApiKey(w.deps, key),
+      },
+      routes: [(a) => registerLoyaltyRoutes(a, w.deps), (a) => registerPartnerRoutes(a, w.deps)],
     })
     await app.ready()
   })
@@ -274,5 +288,73 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
       if (r.status === 'rejected')
         expect(String(r.reason)).toMatch(/needs 10 points, 0 available|needs 10 points/)
     expect(await balance('G')).toMatchObject({ available: 0, reserved: 100 })
+  })
+  it('gives a partner key its own account and nothing else', async () => {
+    const bad = createApiKey(w.deps, w.a.as.admin, {
+      name: 'shop',
+      scopes: ['partner', 'read'],
+      accountId: id('K-1'),
+    })
+    await expect(bad).rejects.toMatchObject({ code: 'invalid_input' })
+    await expect(
+      createApiKey(w.deps, w.a.as.admin, { name: 'shop', scopes: ['partner'] }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+    })
+    const { key, apiKey } = await createApiKey(w.deps, w.a.as.admin, {
+      name: 'B2B shop for K-1',
+      scopes: ['partner'],
+      accountId: id('K-1'),
+    })
+    expect(apiKey.accountId).toBe(id('K-1'))
+    const other = await createApiKey(w.deps, w.a.as.admin, {
+      name: 'shop K-3',
+      scopes: ['partner'],
+      accountId: id('K-3'),
+    })
+    const base = `/v1/partner/loyalty/programs/${programId}`
+    const balance = await call(key, 'GET', `${base}/balance`)
+    expect(balance.statusCode, balance.body).toBe(200)
+    expect(balance.json()).toMatchObject({ memberId: id('K-1'), available: 1550 })
+    expect((await call(key, 'GET', `${base}/history?limit=5`)).json().items.length).toBeGreaterThan(0)
+    expect((await call(key, 'GET', '/v1/partner/loyalty/programs')).json().items).toEqual([
+      { id: programId, name: 'Partnerbonus', pointsName: 'points' },
+    ])
+    const reward = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/rewards`, {
+      name: 'Versandkostenfrei',
+      kind: 'service',
+      cost: 500,
+    })
+    const rewards = await call(key, 'GET', `${base}/rewards`)
+    expect(rewards.json().items.map((r: { id: string }) => r.id)).toContain(reward.json().id)
+    const made = await call(key, 'POST', `${base}/redemptions`, {
+      rewardId: reward.json().id,
+      idempotencyKey: 'p1',
+    })
+    expect(made.statusCode, made.body).toBe(200)
+    expect(made.json()).toMatchObject({ memberId: id('K-1'), points: 500, status: 'reserved' })
+    // The other partner neither sees nor settles it.
+    expect(
+      (await call(other.key, 'POST', `/v1/partner/loyalty/redemptions/${made.json().id}/confirm`)).statusCode,
+    ).toBe(404)
+    expect(
+      (await call(key, 'POST', `/v1/partner/loyalty/redemptions/${made.json().id}/confirm`)).json(),
+    ).toMatchObject({
+      status: 'confirmed',
+    })
+    expect((await call(key, 'GET', `${base}/balance`)).json()).toMatchObject({
+      available: 1050,
+      redeemed: 500,
+    })
+    expect((await call(other.key, 'GET', `${base}/balance`)).json()).toMatchObject({ memberId: id('K-3') })
+    const conditions = await call(key, 'GET', '/v1/partner/conditions')
+    expect(conditions.statusCode, conditions.body).toBe(200)
+    expect((await call(key, 'GET', '/v1/partner/rebates')).json()).toEqual({ items: [] })
+    // Everything else of FXM is closed to it, and other keys are refused here.
+    expect(
+      (await call(key, 'GET', `/v1/loyalty/programs/${programId}/members/${id('K-1')}/balance`)).statusCode,
+    ).toBe(403)
+    expect((await call(key, 'GET', `/v1/loyalty/programs/${programId}`)).statusCode).toBe(403)
+    expect((await call('admin', 'GET', `${base}/balance`)).statusCode).toBe(403)
   })
 })

@@ -58,7 +58,7 @@ const ruleReply = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 })
-const journalReply = z.object({
+export const journalReply = z.object({
   journalId: z.string(),
   kind: z.string(),
   memberId: z.string().nullable(),
@@ -69,7 +69,7 @@ const journalReply = z.object({
   lotId: z.string().optional(),
   shortfall: z.object({ points: z.number().int(), policy: z.enum(['debt', 'forgive']) }).optional(),
 })
-const balanceReply = z.object({
+export const balanceReply = z.object({
   memberId: z.string(),
   programId: z.string(),
   pointsName: z.string(),
@@ -87,7 +87,7 @@ const balanceReply = z.object({
   expiringIn90Days: z.number().int(),
   nextExpiry: z.string().nullable(),
 })
-const historyReply = z.object({
+export const historyReply = z.object({
   items: z.array(
     z.object({
       journalId: z.string(),
@@ -101,7 +101,7 @@ const historyReply = z.object({
   ),
   nextCursor: z.string().nullable(),
 })
-const rewardReply = z.object({
+export const rewardReply = z.object({
   id: z.string(),
   programId: z.string(),
   name: z.string(),
@@ -112,7 +112,7 @@ const rewardReply = z.object({
   validTo: z.string().nullable(),
   status: z.string(),
 })
-const redemptionReply = z.object({
+export const redemptionReply = z.object({
   id: z.string(),
   programId: z.string(),
   memberId: z.string(),

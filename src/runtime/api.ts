@@ -5,6 +5,7 @@ import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../ha
 import {
   pointsEarned,
   registerLoyaltyRoutes,
+  registerPartnerRoutes,
   registerRebateRoutes,
   registerTierRoutes,
 } from '../loyalty/index.js'
@@ -47,6 +48,7 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
       (app) => registerLoyaltyRoutes(app, deps),
       (app) => registerTierRoutes(app, { ...deps, pointsEarned }),
       (app) => registerRebateRoutes(app, deps),
+      (app) => registerPartnerRoutes(app, { ...deps, pointsEarned }),
     ],
   })
 }

@@ -69,3 +69,32 @@ function statementText(
   }
   return `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values ${values} ${tail}`
 }
+
+const texts = new Map<string, string>()
+
+/**
+ * Runs one statement written with `?` placeholders on either engine (numbered `$1`... for
+ * PostgreSQL), skipping the query builder: for the hottest single-row statements, where building
+ * and compiling a Kysely query costs more than running it. The text must be a constant (no `?`
+ * inside literals); values are always bound.
+ *
+ * @example
+ * await runSql(trx, 'update loyalty_lots set remaining = ? where tenant_id = ? and id = ?', [0, tenantId, lotId])
+ */
+export async function runSql<R = Record<string, unknown>>(
+  db: StoreHandle,
+  text: string,
+  params: readonly unknown[],
+): Promise<R[]> {
+  let compiled = text
+  if (engineOf(db) !== 'sqlite') {
+    compiled = texts.get(text) ?? ''
+    if (!compiled) {
+      let n = 0
+      compiled = text.replace(/\?/g, () => `$${++n}`)
+      texts.set(text, compiled)
+    }
+  }
+  const result = await db.executeQuery<R>(CompiledQuery.raw(compiled, params.map((v) => v ?? null)))
+  return result.rows as R[]
+}

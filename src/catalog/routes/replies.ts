@@ -45,6 +45,7 @@ export const principalReply = z.discriminatedUnion('kind', [
     apiKeyId: id,
     scopes: z.array(z.enum(SCOPES)),
     sourceId: z.string().nullable(),
+    accountId: z.string().nullable().optional(),
   }),
   z.object({ kind: z.literal('system'), tenantId: id, name: z.string() }),
 ]) satisfies z.ZodType<Principal>
@@ -55,6 +56,7 @@ export const apiKeyReply = z.object({
   prefix: z.string().describe('Visible part of the key: fxm_<prefix>_...'),
   scopes: z.array(z.enum(SCOPES)),
   sourceId: z.string().nullable(),
+  accountId: z.string().nullable().describe('The account a partner key acts for'),
   createdBy: z.string(),
   createdAt: instant,
   lastUsedAt: instant.nullable(),

@@ -19,9 +19,13 @@ export function registerApiKeyCommands(program: Command): void {
     .requiredOption('--tenant <slug>', 'tenant')
     .requiredOption('--name <name>', 'what uses the key, e.g. "B2B shop"')
     .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`)
+    .option('--account <id>', 'the account a partner key acts for (with --scopes partner)')
     .option('--json', 'print JSON')
     .action(
-      async (options: { tenant: string; name: string; scopes: string; json?: boolean }, command: Command) => {
+      async (
+        options: { tenant: string; name: string; scopes: string; account?: string; json?: boolean },
+        command: Command,
+      ) => {
         await withFxm(command.optsWithGlobals(), async (fxm) => {
           const tenantId = await tenantIdOf(fxm, options.tenant)
           const scopes = options.scopes
@@ -34,6 +38,7 @@ export function registerApiKeyCommands(program: Command): void {
             {
               name: options.name,
               scopes,
+              accountId: options.account ?? null,
             },
           )
           if (options.json) {
