@@ -95,6 +95,11 @@ export async function runSql<R = Record<string, unknown>>(
       texts.set(text, compiled)
     }
   }
-  const result = await db.executeQuery<R>(CompiledQuery.raw(compiled, params.map((v) => v ?? null)))
+  const result = await db.executeQuery<R>(
+    CompiledQuery.raw(
+      compiled,
+      params.map((v) => v ?? null),
+    ),
+  )
   return result.rows as R[]
 }
