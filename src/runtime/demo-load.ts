@@ -1,9 +1,17 @@
 import { join } from 'node:path'
-import { createApiKey, createUser, getTenantBySlug, revokeApiKey, systemPrincipal } from '../catalog/index.js'
+import {
+  createApiKey,
+  createUser,
+  getTenantBySlug,
+  type Principal,
+  revokeApiKey,
+  systemPrincipal,
+} from '../catalog/index.js'
 import { createSource, readSource } from '../collect/index.js'
 import { FxmError, randomSecret } from '../core/index.js'
 import { batches, type DemoTruth, generateDemoWorld, writeTruth } from '../demo/index.js'
 import { HARMONIZE_CONSUMER } from '../harmonize/index.js'
+import { createProgram, createReward, createRule, listPrograms, putTierScheme } from '../loyalty/index.js'
 import { METRICS_CONSUMER } from '../metrics/index.js'
 import { outboxLag } from '../store/index.js'
 import { DEMO_TENANT } from './bootstrap.js'
@@ -70,6 +78,7 @@ export async function loadDemo(fxm: Fxm, options: DemoLoadOptions): Promise<Demo
   const source =
     (await readSource(fxm.store.db, tenant.id, SOURCE)) ??
     (await createSource(collectDeps, system, { name: SOURCE, kind: 'http', system: SOURCE }))
+  await ensureDemoLoyalty(deps, system)
   const { apiKey, key } = await createApiKey(deps, system, {
     name: 'demo loader',
     scopes: ['ingest'],
@@ -94,6 +103,59 @@ export async function loadDemo(fxm: Fxm, options: DemoLoadOptions): Promise<Demo
   const truthFile = join(fxm.config.dataDir, 'demo-truth.json')
   await writeTruth(truthFile, world.truth)
   return { ...totals, seconds: (Date.now() - started) / 1000, truthFile, truth: world.truth }
+}
+
+const DEMO_PROGRAM = 'Partnerbonus'
+
+/**
+ * The demo tenant's loyalty program, made once before the events arrive so the whole history earns
+ * points: 1 point per EUR of net revenue (pending for 30 days, expiring at the end of the following
+ * year), a bonus for big orders, two rewards, and silver and gold tiers by 12-month revenue.
+ */
+async function ensureDemoLoyalty(deps: { store: Fxm['store']; clock: Fxm['clock'] }, system: Principal) {
+  if ((await listPrograms(deps, system)).some((p) => p.name === DEMO_PROGRAM)) return
+  const program = await createProgram(deps, system, {
+    name: DEMO_PROGRAM,
+    settings: { pointsName: 'Bonuspunkte', returnWindowDays: 30, expiry: { kind: 'end_of_following_year' } },
+  })
+  await createRule(deps, system, program.id, {
+    name: '1 Punkt je Euro',
+    definition: { earn: { kind: 'per_currency', points: 1 } },
+  })
+  await createRule(deps, system, program.id, {
+    name: 'Großauftrag ab 2.500 EUR',
+    definition: {
+      earn: { kind: 'fixed', points: 250 },
+      condition: 'fact.netAmount >= 250000',
+      caps: { perMemberPerMonth: 1000 },
+    },
+  })
+  await createReward(deps, system, program.id, { name: 'Gutschein 25 EUR', kind: 'voucher', cost: 2500 })
+  await createReward(deps, system, program.id, { name: 'Express-Lieferung', kind: 'service', cost: 800 })
+  await putTierScheme(deps, system, program.id, {
+    qualification: 'revenue_12m',
+    period: 'quarter',
+    graceDays: 30,
+    tiers: [
+      {
+        key: 'silver',
+        name: 'Silber',
+        threshold: 500_000,
+        benefits: { discount_percent: 2, payment_terms_days: 30 },
+      },
+      {
+        key: 'gold',
+        name: 'Gold',
+        threshold: 2_500_000,
+        benefits: {
+          discount_percent: 4,
+          free_shipping: true,
+          service_level: 'priority',
+          earning_multiplier: 1.5,
+        },
+      },
+    ],
+  })
 }
 
 type Totals = { sent: number; accepted: number; duplicates: number; rejected: number }

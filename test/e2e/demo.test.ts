@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWorker, ensureDemoTenant, loadDemo } from '../../src/runtime/index.js'
+import { outboxLag } from '../../src/store/index.js'
+import { waitFor } from '../store/wait.js'
 import { ENGINES } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 
@@ -54,9 +56,28 @@ describe.each(ENGINES)('the demo world on %s', (engine) => {
       .executeTakeFirstOrThrow()
     expect(Number(unowned.n)).toBe(0)
 
+    // The demo program earns points on the whole history, once.
+    const lots = async () => {
+      await waitFor('the loyalty consumer caught up', async () =>
+        (await outboxLag(server.fxm.store)).some((l) => l.consumer === 'loyalty' && l.behind === 0),
+      )
+      return Number(
+        (
+          await server.fxm.store.db
+            .withTables<{ loyalty_lots: { id: string } }>()
+            .selectFrom('loyalty_lots')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      )
+    }
+    const earned = await lots()
+    expect(earned).toBeGreaterThan(500)
+
     const second = await loadDemo(server.fxm, options)
     expect(second.accepted).toBe(0)
     expect(second.duplicates).toBe(first.accepted)
     expect(await count('fact_order_lines')).toBe(lines)
+    expect(await lots()).toBe(earned)
   })
 })
