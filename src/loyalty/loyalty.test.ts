@@ -357,4 +357,38 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect((await call(key, 'GET', `/v1/loyalty/programs/${programId}`)).statusCode).toBe(403)
     expect((await call('admin', 'GET', `${base}/balance`)).statusCode).toBe(403)
   })
+  it('pools branches into their group and stops a rule at its budget', async () => {
+    const pooled = await createProgram(w.deps, w.a.as.admin, {
+      name: 'Gruppenbonus',
+      settings: { poolToParent: true, returnWindowDays: 0 },
+    })
+    await createRule(w.deps, w.a.as.admin, pooled.id, {
+      name: 'budgeted',
+      definition: { earn: { kind: 'per_currency', points: 1 }, budget: 1000 },
+    })
+    const branchLines = await t.store.db
+      .withTables<{ fact_order_lines: { id: string; tenant_id: string; account_id: string } }>()
+      .selectFrom('fact_order_lines')
+      .select('id')
+      .where('tenant_id', '=', w.a.tenant.id)
+      .where('account_id', 'in', [id('B-1'), id('B-2')])
+      .execute()
+    const report = await t.store.transaction(async (trx) => {
+      const lines = await readOrderLines(trx, w.a.tenant.id, { ids: branchLines.map((r) => r.id) })
+      const ctx = {
+        tenantId: w.a.tenant.id,
+        now: w.deps.clock.nowIso(),
+        nowMs: w.deps.clock.now(),
+        today: '2026-06-10',
+      }
+      return earnFromOrderLines(trx, ctx, lines)
+    })
+    // 400 + 700 EUR into group G, the second cut to the 1,000 points the budget has left.
+    expect(report).toEqual({ earned: 1000, reversed: 0, capped: 1 })
+    expect(await memberBalance(w.deps, w.a.as.admin, pooled.id, id('G'))).toMatchObject({
+      available: 1000,
+      earned: 1000,
+    })
+    expect(await memberBalance(w.deps, w.a.as.admin, pooled.id, id('B-1'))).toMatchObject({ earned: 0 })
+  })
 })
