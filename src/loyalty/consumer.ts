@@ -6,6 +6,12 @@ import type { LoyaltyDeps } from './schema.js'
 
 /** The outbox consumer name of the loyalty ledger. */
 export const LOYALTY_CONSUMER = 'loyalty'
+/**
+ * Events one run passes at most: each names a harmonize batch of up to 500 records, and earning is
+ * a few statements per order line, so small runs keep the write lock short for harmonize and the
+ * rollups that share the worker.
+ */
+export const LOYALTY_BATCH = 1
 
 /**
  * Earns and reverses points for the order lines of each `harmonize.facts.recorded` event, in the
@@ -38,6 +44,6 @@ export async function runLoyaltyOnce(
         await earnFromOrderLines(trx, ctx, lines)
       }
     },
-    { types: [FACTS_RECORDED], batchSize: options.batchSize ?? 20 },
+    { types: [FACTS_RECORDED], batchSize: options.batchSize ?? LOYALTY_BATCH },
   )
 }

@@ -54,6 +54,17 @@ export async function earnFromOrderLines(
       })
     ).map((l) => [l.id, l]),
   )
+  // One look per account and day: a batch holds many lines of the same account on the same day.
+  const known = new Map<string, number>()
+  const multipliers = async (accountId: string, day: string) => {
+    const key = `${accountId}\u0001${day}`
+    let value = known.get(key)
+    if (value === undefined) {
+      value = await multiplierOf(trx, ctx.tenantId, accountId, day)
+      known.set(key, value)
+    }
+    return value
+  }
   for (const program of programs) {
     const rules = (await activeOrAllRules(trx, ctx.tenantId, program.id, true))
       .filter((r) => r.definition.trigger === 'order_line')
@@ -61,8 +72,7 @@ export async function earnFromOrderLines(
     for (const line of lines) {
       if (line.kind === 'order') {
         const account = accounts.get(line.account_id)
-        const multiplier =
-          rules.length > 0 ? await multiplierOf(trx, ctx.tenantId, line.account_id, line.day) : 1
+        const multiplier = rules.length > 0 ? await multipliers(line.account_id, line.day) : 1
         for (const { rule, matches } of rules) {
           const fact = earningFact(line)
           const points = basePoints(

@@ -3,7 +3,7 @@
  * window, expiry, negative balance policy, attribution, pooling), a double-entry points ledger
  * whose every movement is an idempotent journal of balanced postings, lots with maturity and
  * expiry (spending takes the soonest-expiring first), earning rules over order lines (the outbox
- * consumer `loyalty`) with reversals of returns, rewards with two-phase redemption, the hourly
+ * consumer `loyalty`) with reversals of returns, rewards with two-phase redemption, the
  * maturity and expiry job; tiers and conditions (`tiers/`) and volume rebates (`rebates/`).
  */
 export { LOYALTY_CONSUMER, runLoyaltyOnce } from './consumer.js'

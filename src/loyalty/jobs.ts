@@ -59,7 +59,7 @@ export async function settleDueLots(deps: LoyaltyDeps, tenantId: string): Promis
 }
 
 /**
- * The loyalty job handlers. `loyalty.ledger.due` runs hourly for every tenant with a program, so
+ * The loyalty job handlers. `loyalty.ledger.due` runs every 10 minutes for every tenant with a program, so
  * points mature and expire on their day in the tenant's calendar.
  */
 export const loyaltyJobHandlers: Record<string, JobHandler> = {

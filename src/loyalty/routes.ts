@@ -376,7 +376,7 @@ export function registerLoyaltyRoutes(app: FxmApp, deps: LoyaltyDeps): void {
         tags,
         summary: 'Mature and expire due points now',
         description:
-          'Administrators. What the hourly job `loyalty.ledger.due` does, for this tenant, at once.',
+          'Administrators. What the job `loyalty.ledger.due` (every 10 minutes) does, for this tenant, at once.',
         response: { 200: z.object({ matured: z.number().int(), expired: z.number().int() }) },
       },
     },

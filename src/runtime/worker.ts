@@ -43,7 +43,7 @@ export const RECURRING_JOBS: RecurringJob[] = [
   { kind: 'collect.pull.schedule', everyMs: 60_000 },
   { kind: SIGNALS_DETECT_JOB, everyMs: HOUR },
   { kind: EVALUATE_SCORECARDS_JOB, everyMs: DAY },
-  { kind: LEDGER_DUE_JOB, everyMs: HOUR },
+  { kind: LEDGER_DUE_JOB, everyMs: 10 * 60_000 },
   TIERS_RECURRING_JOB,
   REBATES_RECURRING_JOB,
 ]
