@@ -21,7 +21,7 @@ describe.each(ENGINES)('the demo world on %s', (engine) => {
   })
 
   it('loads through the HTTP collector into facts, with owners and nothing quarantined, and stores nothing twice', {
-    timeout: 180_000,
+    timeout: 360_000,
   }, async () => {
     const login = await ensureDemoTenant(server.fxm)
     expect(login?.created).toBe(true)
@@ -58,8 +58,13 @@ describe.each(ENGINES)('the demo world on %s', (engine) => {
 
     // The demo program earns points on the whole history, once.
     const lots = async () => {
-      await waitFor('the loyalty consumer caught up', async () =>
-        (await outboxLag(server.fxm.store)).some((l) => l.consumer === 'loyalty' && l.behind === 0),
+      // Loyalty catches up behind harmonize and the rollups, one harmonize batch per run.
+      await waitFor(
+        'the loyalty consumer caught up',
+        async () =>
+          (await outboxLag(server.fxm.store)).some((l) => l.consumer === 'loyalty' && l.behind === 0),
+        150_000,
+        100,
       )
       return Number(
         (
