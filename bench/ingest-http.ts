@@ -12,7 +12,7 @@ import { validateNativeEvent } from '../src/harmonize/index.js'
 import { ALL_MIGRATIONS, startWorkerThread, type WorkerThreadHandle } from '../src/runtime/index.js'
 import { migrateToLatest, openStore, outboxLag, type Store } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
-import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
+import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
 import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
 import type { ScratchDatabase } from './scratch.js'
 
@@ -176,7 +176,7 @@ export const ingestHttp: Benchmark = {
       close: async () => {
         await stopWorker()
         rmSync(dataDir, { recursive: true, force: true })
-        recordLatencies(database.engine, runs.slice(options.warmups).flat())
+        recordLatencies(settings, `${database.engine} batch latency`, runs.slice(options.warmups).flat())
         await raw.close()
         await app.close()
         await store.close()
@@ -218,15 +218,6 @@ function nativeEvents(count: number): Record<string, unknown>[] {
     productGroup: { id: `PG-${i % 60}` },
     query: i % 4 === 1 ? `schrauben m${4 + (i % 8)} edelstahl` : undefined,
   }))
-}
-
-function recordLatencies(engine: string, latencies: number[]): void {
-  if (latencies.length === 0) return
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-  const text = `p50 ${median(sorted).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${sorted.length} requests)`
-  settings[`${engine} batch latency`] = text
-  console.log(`${engine} batch latency: ${text}`)
 }
 
 /** Empties the raw log and the facts made from it; the entities stay, as in a running system. */

@@ -21,7 +21,7 @@ import {
 } from '../src/loyalty/index.js'
 import { ALL_MIGRATIONS } from '../src/runtime/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
-import { type Benchmark, median, type RunOptions, type TimedPath } from './harness.js'
+import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
 import type { ScratchDatabase } from './scratch.js'
 
 /** Members the earns are spread over. */
@@ -165,7 +165,7 @@ export const loyaltyLedger: Benchmark = {
       ],
       close: async () => {
         // The warm-up run is left out of the percentiles.
-        recordLatencies(database.engine, runs.slice(1).flat())
+        recordLatencies(settings, `${database.engine} earn latency over HTTP`, runs.slice(1).flat())
         await raw.close()
         await app.close()
         await store.close()
@@ -188,15 +188,6 @@ async function startServer(deps: LoyaltyDeps): Promise<FxmApp> {
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   return app
-}
-
-function recordLatencies(engine: string, latencies: number[]): void {
-  if (latencies.length === 0) return
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
-  const text = `p50 ${median(sorted).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${sorted.length} requests)`
-  settings[`${engine} earn latency over HTTP`] = text
-  console.log(`${engine} earn latency over HTTP: ${text}`)
 }
 
 const JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind, member_id,
