@@ -171,7 +171,8 @@ export async function earnPoints(
   requireWrite(principal, 'loyalty points')
   const data = parseInput(earnInputSchema, input)
   await requireVisibleMember(deps, principal, data.memberId)
-  return deps.store.transaction(async (trx) => {
+  // Earns arrive one request each and often many at once: they share commits (group commit).
+  return deps.store.groupTransaction(async (trx) => {
     const program = await activeProgram(trx, principal.tenantId, programId)
     const ctx = await context(deps, trx, principal.tenantId)
     const { idempotencyKey: key, ...request } = data
