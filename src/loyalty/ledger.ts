@@ -101,6 +101,8 @@ class JournalWriter {
   constructor(
     readonly ctx: LedgerContext,
     readonly programId: string,
+    /** The request's fingerprint, stored with the journal to tell a replay from a reused key. */
+    readonly requestHash: string,
   ) {
     this.id = newId('journal', ctx.nowMs)
   }
@@ -162,7 +164,7 @@ class JournalWriter {
       this.id,
       this.programId,
       request.idempotencyKey,
-      requestHash(request.request),
+      this.requestHash,
       journal.kind,
       journal.memberId,
       journal.points,
@@ -234,25 +236,32 @@ async function lockMember(trx: StoreHandle, tenantId: string, programId: string,
   await lockForTransaction(trx, `fxm.loyalty:${tenantId}:${programId}:${memberId}`)
 }
 
-/** The first reply of a request already journaled under this key, or null; a different request is a conflict. */
-async function replayOf(
+/**
+ * Starts a ledger operation on a member: holds the member's lock, then either finds the request
+ * already journaled under its key (its first reply, to return as it is; a different request under
+ * the same key is a conflict) or hands out the writer of a new journal.
+ */
+async function openJournal(
   trx: StoreHandle,
-  tenantId: string,
+  ctx: LedgerContext,
   programId: string,
+  memberId: string,
   request: LedgerRequest,
-): Promise<JournalReply | null> {
+): Promise<{ replay: JournalReply; writer?: undefined } | { replay?: undefined; writer: JournalWriter }> {
+  await lockMember(trx, ctx.tenantId, programId, memberId)
+  const hash = requestHash(request.request)
   const [found] = await runSql<{ request_hash: string; reply: string }>(trx, SELECT_REPLAY, [
-    tenantId,
+    ctx.tenantId,
     programId,
     request.idempotencyKey,
   ])
-  if (!found) return null
-  if (found.request_hash !== requestHash(request.request))
+  if (!found) return { writer: new JournalWriter(ctx, programId, hash) }
+  if (found.request_hash !== hash)
     throw new FxmError(
       'conflict',
       `Idempotency key "${request.idempotencyKey}" was used for a different request; use a new key`,
     )
-  return { ...parseJson<JournalReply>(found.reply), replayed: true }
+  return { replay: { ...parseJson<JournalReply>(found.reply), replayed: true } }
 }
 
 /** A member's balance as cached with the postings. */
@@ -333,10 +342,8 @@ export async function earn(
 ): Promise<JournalReply> {
   if (!Number.isSafeInteger(input.points) || input.points <= 0)
     throw FxmError.invalid('points', 'must be a whole number of points above 0')
-  await lockMember(trx, ctx.tenantId, program.id, input.memberId)
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, input.memberId, request)
   if (replay) return replay
-  const j = new JournalWriter(ctx, program.id)
   const window = program.settings.returnWindowDays
   const pending = input.pending && window > 0
   const lot: LoyaltyLotTable = {
@@ -433,7 +440,6 @@ export async function mature(
   lotId: string,
 ): Promise<JournalReply | null> {
   const peek = await readLot(trx, ctx.tenantId, lotId)
-  await lockMember(trx, ctx.tenantId, program.id, peek.member_id)
   const request: LedgerRequest = {
     idempotencyKey: `mature:${lotId}`,
     request: { mature: lotId },
@@ -441,11 +447,10 @@ export async function mature(
     causeType: 'job',
     causeId: null,
   }
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, peek.member_id, request)
   if (replay) return replay
   const lot = await readLot(trx, ctx.tenantId, lotId)
   if (lot.state !== 'pending') return null
-  const j = new JournalWriter(ctx, program.id)
   const points = lot.remaining
   const left = { id: lot.id, remaining: lot.remaining }
   const rest = await payDebt(trx, j, lot.member_id, 'pending', left, points)
@@ -485,9 +490,8 @@ export async function expire(
     causeType: 'job',
     causeId: null,
   }
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, lot.member_id, request)
   if (replay) return replay
-  const j = new JournalWriter(ctx, program.id)
   j.move(lot.state, lot.member_id, 'expired', '', lot.remaining, lot.id)
   j.total(lot.member_id, 'expired', lot.remaining)
   await setLot(trx, ctx.tenantId, lot.id, { remaining: 0, state: 'closed' })
@@ -518,12 +522,10 @@ export async function reverse(
   request: LedgerRequest,
 ): Promise<JournalReply> {
   const peek = await readLot(trx, ctx.tenantId, lotId)
-  await lockMember(trx, ctx.tenantId, program.id, peek.member_id)
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, peek.member_id, request)
   if (replay) return replay
   const lot = await readLot(trx, ctx.tenantId, lotId)
   const wanted = Math.max(0, Math.min(points, lot.points - lot.reversed))
-  const j = new JournalWriter(ctx, program.id)
   const fromLot = Math.min(wanted, lot.remaining)
   const source: LedgerAccount = lot.state === 'pending' ? 'pending' : 'available'
   j.move(source, lot.member_id, 'reversed', '', fromLot, lot.id)
@@ -566,8 +568,7 @@ export async function reserve(
 ): Promise<JournalReply> {
   if (!Number.isSafeInteger(points) || points <= 0)
     throw FxmError.invalid(field, 'must be a whole number of points above 0')
-  await lockMember(trx, ctx.tenantId, program.id, memberId)
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, memberId, request)
   if (replay) return replay
   const balance = await readBalance(trx, ctx.tenantId, program.id, memberId)
   if (points > balance.available)
@@ -575,7 +576,6 @@ export async function reserve(
       field,
       `needs ${points} ${program.settings.pointsName}, ${balance.available} available`,
     )
-  const j = new JournalWriter(ctx, program.id)
   const lots = await loyaltyDb(trx)
     .selectFrom('loyalty_lots')
     .select(['id', 'remaining'])
@@ -613,10 +613,8 @@ export async function confirmReserved(
   points: number,
   request: LedgerRequest,
 ): Promise<JournalReply> {
-  await lockMember(trx, ctx.tenantId, program.id, memberId)
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, memberId, request)
   if (replay) return replay
-  const j = new JournalWriter(ctx, program.id)
   j.move('reserved', memberId, 'redeemed', '', points, null)
   j.total(memberId, 'redeemed', points)
   const reply: JournalReply = { journalId: j.id, kind: 'confirm', memberId, points, replayed: false }
@@ -633,8 +631,7 @@ export async function cancelReserved(
   reserveJournalId: string,
   request: LedgerRequest,
 ): Promise<JournalReply> {
-  await lockMember(trx, ctx.tenantId, program.id, memberId)
-  const replay = await replayOf(trx, ctx.tenantId, program.id, request)
+  const { replay, writer: j } = await openJournal(trx, ctx, program.id, memberId, request)
   if (replay) return replay
   const db = loyaltyDb(trx)
   const uses = await db
@@ -644,7 +641,6 @@ export async function cancelReserved(
     .where('journal_id', '=', reserveJournalId)
     .orderBy('lot_id')
     .execute()
-  const j = new JournalWriter(ctx, program.id)
   let points = 0
   for (const use of uses) {
     const lot = await readLot(trx, ctx.tenantId, use.lot_id)

@@ -227,6 +227,22 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     })
     expect(soldOut.statusCode).toBe(400)
     expect(fields(soldOut)).toEqual(['quantity'])
+    // A reward past its last day cannot be redeemed (the clock stands at 2026-06-10).
+    const expired = await call('admin', 'POST', `/v1/loyalty/programs/${programId}/rewards`, {
+      name: 'Winteraktion',
+      kind: 'goods',
+      cost: 10,
+      validTo: '2026-01-31',
+    })
+    expect(expired.statusCode, expired.body).toBe(201)
+    const late = await call('admin', 'POST', redeemUrl, {
+      memberId: member,
+      rewardId: expired.json().id,
+      idempotencyKey: 'r3',
+    })
+    expect(late.statusCode).toBe(400)
+    expect(fields(late)).toEqual(['rewardId'])
+    expect(late.json().errors[0].message).toMatch(/valid … to 2026-01-31/)
     const bal = await call('admin', 'GET', `/v1/loyalty/programs/${programId}/members/${member}/balance`)
     expect(bal.json()).toMatchObject({ available: 100, reserved: 200, pointsName: 'points' })
     const cancelled = await call('admin', 'POST', `/v1/loyalty/redemptions/${made.json().id}/cancel`)
@@ -390,5 +406,64 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
       earned: 1000,
     })
     expect(await memberBalance(w.deps, w.a.as.admin, pooled.id, id('B-1'))).toMatchObject({ earned: 0 })
+  })
+
+  it('credits the contact who ordered, the company, or both, as the program says', async () => {
+    const programs = {
+      both: await createProgram(w.deps, w.a.as.admin, { name: 'Beide', settings: { attribution: 'both' } }),
+      contact: await createProgram(w.deps, w.a.as.admin, {
+        name: 'Besteller',
+        settings: { attribution: 'contact' },
+      }),
+    }
+    for (const p of Object.values(programs))
+      await createRule(w.deps, w.a.as.admin, p.id, {
+        name: '1 point per EUR',
+        definition: { earn: { kind: 'per_currency', points: 1 } },
+      })
+    await w.ingest(w.a, erp, [
+      {
+        id: 'c-9',
+        type: 'contact',
+        time: '2026-06-01T09:00:00Z',
+        contact: 'C-9',
+        account: 'K-3',
+        name: 'Eva',
+      },
+      {
+        id: 'k3-c9',
+        type: 'order_line',
+        time: '2026-06-01T10:00:00Z',
+        account: 'K-3',
+        contact: 'C-9',
+        orderRef: 'O-k3-c9',
+        product: 'M8',
+        quantity: 1,
+        netAmount: 250,
+        currency: 'EUR',
+      },
+      // An order line without a contact earns nothing where only contacts earn.
+      {
+        ...tierFactEvents()[6],
+        id: 'k3-none',
+        orderRef: 'O-k3-none',
+        time: '2026-06-01T11:00:00Z',
+        netAmount: 40,
+      },
+    ])
+    while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    const contact = await t.store.db
+      .withTables<{ contacts: { id: string; tenant_id: string; name: string } }>()
+      .selectFrom('contacts')
+      .select('id')
+      .where('tenant_id', '=', w.a.tenant.id)
+      .where('name', '=', 'Eva')
+      .executeTakeFirstOrThrow()
+    const earned = async (program: { id: string }, member: string) =>
+      (await memberBalance(w.deps, w.a.as.admin, program.id, member)).earned
+    expect(await earned(programs.both, id('K-3'))).toBe(290)
+    expect(await earned(programs.both, contact.id)).toBe(250)
+    expect(await earned(programs.contact, id('K-3'))).toBe(0)
+    expect(await earned(programs.contact, contact.id)).toBe(250)
   })
 })

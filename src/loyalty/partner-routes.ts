@@ -13,12 +13,16 @@ import {
   redeem,
 } from './members.js'
 import { listPrograms } from './programs.js'
-import { rebateProgressForAccount } from './rebates/index.js'
-import { progressReply } from './rebates/replies.js'
+import { progressReply, rebateProgressForAccount } from './rebates/index.js'
 import { balanceReply, historyReply, redemptionReply, rewardReply } from './routes.js'
 import { type LoyaltyDeps, loyaltyDb } from './schema.js'
-import { accountConditions, accountTier, type PointsReader } from './tiers/index.js'
-import { accountTierReply, effectiveReply } from './tiers/replies.js'
+import {
+  accountConditions,
+  accountTier,
+  accountTierReply,
+  effectiveReply,
+  type PointsReader,
+} from './tiers/index.js'
 
 const id = z.string().min(1).max(100)
 const programParams = z.object({ programId: id })

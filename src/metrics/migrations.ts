@@ -47,4 +47,27 @@ export const metricsMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // SQLite: the rollups become a WITHOUT ROWID table, stored in their primary key's order. A
+    // table with a rowid keeps each row twice (the table and the primary key's index), so every
+    // recount wrote three trees; now it writes two, and the file holds a third less of them.
+    name: '20261206_40_metrics_rollups_clustered',
+    async up(db, caps) {
+      if (caps.concurrentWriters) return // PostgreSQL has no rowid: nothing to change.
+      await sql`create table metric_daily_clustered (
+        tenant_id text not null, account_id text not null, metric text not null, dim text not null,
+        dim_value text not null, day text not null, value real not null,
+        constraint metric_daily_pk primary key (tenant_id, account_id, day, metric, dim, dim_value)
+      ) without rowid`.execute(db)
+      await sql`insert into metric_daily_clustered (tenant_id, account_id, metric, dim, dim_value, day, value)
+        select tenant_id, account_id, metric, dim, dim_value, day, value from metric_daily`.execute(db)
+      await sql`drop table metric_daily`.execute(db)
+      await sql`alter table metric_daily_clustered rename to metric_daily`.execute(db)
+      await db.schema
+        .createIndex('metric_daily_metric')
+        .on('metric_daily')
+        .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'account_id', 'day', 'value'])
+        .execute()
+    },
+  },
 ]

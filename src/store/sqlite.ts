@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
@@ -14,6 +14,17 @@ import {
 
 /** How long a statement waits for another connection's write lock before it fails with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000
+/**
+ * A write-ahead log larger than this is checkpointed and truncated after a commit. SQLite's own
+ * checkpoints copy pages back but can only start the log over at a moment no reader uses it, which
+ * never comes while the API and the worker thread take turns without pause: the log then grows by
+ * gigabytes, and every page read searches its whole index.
+ */
+const WAL_LIMIT_BYTES = 64 * 1024 * 1024
+/** How often a connection looks at the log's size, at most. */
+const WAL_CHECK_MS = 1000
+/** How soon a truncating checkpoint that found another connection busy is tried again. */
+const WAL_RETRY_MS = 50
 /** Page cache per SQLite connection, in KiB: memory a connection may hold on top of its data. */
 export const SQLITE_CACHE_KIB = 64 * 1024
 
@@ -27,7 +38,10 @@ export const SQLITE_CACHE_KIB = 64 * 1024
  * loop; when the lock holder is a transaction of this same process (a second store on the file)
  * that is waiting on the event loop, neither could move until the timeout failed the statement.
  */
-export function openSqlite<DB>(path: string): {
+export function openSqlite<DB>(
+  path: string,
+  options: { walLimitBytes?: number | undefined } = {},
+): {
   db: Kysely<DB>
   raw: Database.Database
   listen(channel: string, onNotify: () => void): () => void
@@ -43,7 +57,7 @@ export function openSqlite<DB>(path: string): {
   // written at many places at once, and a page read back from the OS costs far more than memory.
   raw.pragma(`cache_size = ${-SQLITE_CACHE_KIB}`)
   raw.pragma('busy_timeout = 0')
-  const signals = new CommitSignals(path, raw)
+  const signals = new CommitSignals(path, raw, path === ':memory:' ? undefined : new WalKeeper(path, raw, options.walLimitBytes ?? WAL_LIMIT_BYTES))
   const db = new Kysely<DB>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw, signals) }, signals),
   })
@@ -68,9 +82,12 @@ class CommitSignals {
   readonly #pending = new Set<string>()
   readonly #senders = new Map<string, BroadcastChannel>()
 
-  constructor(path: string, raw: Database.Database) {
+  readonly #wal: WalKeeper | undefined
+
+  constructor(path: string, raw: Database.Database, wal: WalKeeper | undefined) {
     this.#prefix = `fxm:${path === ':memory:' ? `memory:${Math.random()}` : resolve(path)}:`
     this.#raw = raw
+    this.#wal = wal
   }
 
   /** Notes what a statement about to run would signal once committed. */
@@ -80,7 +97,9 @@ class CommitSignals {
 
   /** After a statement: outside a transaction everything noted is committed (or rolled back). */
   after(sql: string): void {
-    if (this.#pending.size === 0 || this.#raw.inTransaction) return
+    if (this.#raw.inTransaction) return
+    this.#wal?.afterWrite()
+    if (this.#pending.size === 0) return
     const rolledBack = sql.trimStart().toLowerCase().startsWith('rollback')
     for (const channel of this.#pending) if (!rolledBack) this.#sender(channel).postMessage(null)
     this.#pending.clear()
@@ -106,6 +125,48 @@ class CommitSignals {
       this.#senders.set(channel, sender)
     }
     return sender
+  }
+}
+
+/**
+ * Keeps the write-ahead log small: at most once a second after a statement outside a transaction
+ * (a commit, mostly), looks at the log's size and, above the limit, checkpoints it and starts it
+ * over (`TRUNCATE`). That needs a moment when no other connection is in a transaction; the attempt
+ * never waits for one (a wait here would stall this thread's event loop), it is tried again after
+ * the next statement at least WAL_RETRY_MS later, until it succeeds.
+ */
+class WalKeeper {
+  readonly #walPath: string
+  readonly #raw: Database.Database
+  readonly #limit: number
+  #nextCheck = 0
+  #overLimit = false
+
+  constructor(path: string, raw: Database.Database, limit: number) {
+    this.#walPath = `${path}-wal`
+    this.#raw = raw
+    this.#limit = limit
+  }
+
+  afterWrite(): void {
+    const now = Date.now()
+    if (now < this.#nextCheck) return
+    if (!this.#overLimit) {
+      this.#nextCheck = now + WAL_CHECK_MS
+      try {
+        this.#overLimit = statSync(this.#walPath).size >= this.#limit
+      } catch {
+        return
+      }
+      if (!this.#overLimit) return
+    }
+    const [result] = this.#raw.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    if (result?.busy) {
+      this.#nextCheck = now + WAL_RETRY_MS
+    } else {
+      this.#overLimit = false
+      this.#nextCheck = now + WAL_CHECK_MS
+    }
   }
 }
 

@@ -41,6 +41,8 @@ export interface Store {
 export interface OpenStoreOptions {
   /** PostgreSQL pool size. */
   maxConnections?: number
+  /** SQLite: the write-ahead log size above which a commit checkpoints and truncates it. */
+  walLimitBytes?: number
 }
 
 /**
@@ -59,7 +61,7 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       await pool.end().catch(() => {})
     })
   }
-  const { db, listen: listenSqlite } = openSqlite<StoreTables>(url)
+  const { db, listen: listenSqlite } = openSqlite<StoreTables>(url, { walLimitBytes: options.walLimitBytes })
   const listen = async (channel: string, onNotify: () => void) => {
     const end = listenSqlite(channel, onNotify)
     return async () => end()

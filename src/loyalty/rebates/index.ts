@@ -44,6 +44,7 @@ export {
 } from './jobs.js'
 export { rebateMigrations } from './migrations.js'
 export { type RebateProgress, rebateProgress, rebateProgressForAccount } from './progress.js'
+export { progressReply } from './replies.js'
 export { registerRebateRoutes } from './routes.js'
 export {
   AGREEMENT_STATUSES,

@@ -57,6 +57,7 @@ export {
 export { EVALUATE_TIERS_JOB, TIERS_RECURRING_JOB, tierJobHandlers, tierJobHandlersWith } from './jobs.js'
 export { tierMigrations } from './migrations.js'
 export { type PointsReader, qualificationWindow } from './qualification.js'
+export { accountTierReply, effectiveReply } from './replies.js'
 export { registerTierRoutes } from './routes.js'
 export {
   EVALUATION_PERIODS,

@@ -1,0 +1,56 @@
+import { statSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { sql } from 'kysely'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../test/support/engines.js'
+import { openStore, type Store } from './index.js'
+
+const KIB = 1024
+const WRITES = 40
+const WRITE_BYTES = 256 * KIB
+
+describe('the SQLite write-ahead log', () => {
+  let database: TestDatabase
+  let store: Store | undefined
+  let reader: Database.Database | undefined
+  afterEach(async () => {
+    reader?.close()
+    await store?.close()
+    await database.drop()
+  })
+
+  /**
+   * Writes WRITES × WRITE_BYTES while another connection reads at the moment of every commit, as
+   * the API and the worker thread do under `fxm start`: SQLite can then never start the log over
+   * by itself. Returns the log's size at the end.
+   */
+  async function writeUnderReads(walLimitBytes: number): Promise<number> {
+    database = await createTestDatabase('sqlite')
+    store = openStore(database.url, { walLimitBytes })
+    await sql`create table blobs (id integer primary key, body blob not null)`.execute(store.db)
+    reader = new Database(database.url)
+    for (let i = 0; i < WRITES; i++) {
+      reader.exec('begin')
+      reader.prepare('select count(*) from blobs').get()
+      await store.transaction((trx) =>
+        sql`insert into blobs (body) values (randomblob(${WRITE_BYTES}))`.execute(trx),
+      )
+      reader.exec('commit')
+      await new Promise((resolve) => setTimeout(resolve, 60))
+      // A statement outside a transaction while nobody reads: the moment a truncation can succeed.
+      await sql`select 1`.execute(store.db)
+    }
+    return statSync(`${database.url}-wal`).size
+  }
+
+  it('is truncated when it grows past its limit, even while readers never pause', async () => {
+    const size = await writeUnderReads(512 * KIB)
+    // About a second of writes at most (the check's interval), far below everything written.
+    expect(size).toBeLessThan((WRITES * WRITE_BYTES) / 2)
+  })
+
+  it('grows without bound when nothing truncates it (what the limit prevents)', async () => {
+    const size = await writeUnderReads(Number.POSITIVE_INFINITY)
+    expect(size).toBeGreaterThan(WRITES * WRITE_BYTES)
+  })
+})
