@@ -57,7 +57,11 @@ export function openSqlite<DB>(
   // written at many places at once, and a page read back from the OS costs far more than memory.
   raw.pragma(`cache_size = ${-SQLITE_CACHE_KIB}`)
   raw.pragma('busy_timeout = 0')
-  const signals = new CommitSignals(path, raw, path === ':memory:' ? undefined : new WalKeeper(path, raw, options.walLimitBytes ?? WAL_LIMIT_BYTES))
+  const signals = new CommitSignals(
+    path,
+    raw,
+    path === ':memory:' ? undefined : new WalKeeper(path, raw, options.walLimitBytes ?? WAL_LIMIT_BYTES),
+  )
   const db = new Kysely<DB>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw, signals) }, signals),
   })
