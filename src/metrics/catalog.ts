@@ -23,6 +23,8 @@ export interface MetricDefinition {
   aggregation: MetricAggregation
   /** Which facts count, and what of them, in words (the catalog endpoint shows it). */
   filter: string
+  /** The rollup measure a sum or count adds up, when it is not the key (custom metrics: `custom.<key>`). */
+  measure?: string
   /** Ratios: numerator and denominator measures, and the factor applied (100 for percent). */
   ratio?: { numerator: string; denominator: string; scale: number; offset?: string }
   /** Higher is better (revenue) or worse (return rate); what trends and signals read. */

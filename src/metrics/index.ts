@@ -29,6 +29,18 @@ export {
   runMetricsOnce,
 } from './consumer.js'
 export { breakdownCsv, catalogCsv, compareCsv, overviewCsv, seriesCsv, toCsv, unitLabel } from './csv.js'
+export {
+  type CustomMetric,
+  createCustomMetric,
+  createCustomMetricSchema,
+  customMetricJobHandlers,
+  deleteCustomMetric,
+  listCustomMetrics,
+  REBUILD_METRICS_JOB,
+  SUMMABLE_FIELDS,
+  updateCustomMetric,
+  updateCustomMetricSchema,
+} from './custom.js'
 export { metricsMigrations } from './migrations.js'
 export { type AccountOverview, accountOverview, type OverviewMetric } from './overview.js'
 export { forgetPeerFigures, type GroupFigures, groupFigures } from './peer-figures.js'
@@ -55,6 +67,7 @@ export {
   metricSettings,
   rebuildFigures,
   type SeriesPoint,
+  tenantMetricCatalog,
 } from './query.js'
 export {
   type BreakdownQuery,

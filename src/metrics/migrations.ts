@@ -70,4 +70,26 @@ export const metricsMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // Custom metrics a tenant defines through the API (see custom.ts).
+    name: '20261206_41_metrics_custom',
+    async up(db, caps) {
+      await db.schema
+        .createTable('metric_custom')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('name_en', 'text', (c) => c.notNull())
+        .addColumn('name_de', 'text', (c) => c.notNull())
+        .addColumn('unit', 'text', (c) => c.notNull())
+        .addColumn('fact', 'text', (c) => c.notNull())
+        .addColumn('aggregation', 'text', (c) => c.notNull())
+        .addColumn('field', 'text')
+        .addColumn('filter', 'text')
+        .addColumn('better', 'text', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(caps.types.timestamp), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(caps.types.timestamp), (c) => c.notNull())
+        .addPrimaryKeyConstraint('metric_custom_pk', ['tenant_id', 'key'])
+        .execute()
+    },
+  },
 ]

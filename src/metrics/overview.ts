@@ -1,14 +1,14 @@
 import { type AccountKind, getAccount, type Principal, type SegmentAttribute } from '../catalog/index.js'
 import { parseInput } from '../core/index.js'
 import { addDays, addMonths, bucketStart, earlierDay } from './calendar.js'
-import { BUILT_IN_METRICS, type MetricSubject } from './catalog.js'
+import type { MetricSubject } from './catalog.js'
 import { groupFigures } from './peer-figures.js'
 import { type PeerStats, peerGroupOf, peerStats, without } from './peers.js'
 import { addInto, changeAgainst } from './query.js'
 import { type OverviewQuery, overviewQuerySchema } from './query-input.js'
 import { readScope } from './read-scope.js'
 import type { MetricsDeps } from './schema.js'
-import { measuresOf, metricValue, sumMeasures } from './values.js'
+import { measuresOf, metricValue, sumMeasures, tenantMetrics } from './values.js'
 
 /** Which metrics describe an account of each kind. */
 const SUBJECTS_OF: Record<AccountKind, readonly MetricSubject[]> = {
@@ -91,7 +91,9 @@ export async function accountOverview(
   const start = earlierDay(previousFrom, trendFrom)
   const group = await peerGroupOf(deps, principal, account, q)
 
-  const metrics = BUILT_IN_METRICS.filter((m) => SUBJECTS_OF[account.kind].includes(m.subject))
+  const metrics = (await tenantMetrics(deps.store.db, scope.tenantId)).filter((m) =>
+    SUBJECTS_OF[account.kind].includes(m.subject),
+  )
   const measures = [...new Set(metrics.flatMap(measuresOf))]
   const db = deps.store.db
   const [days, figures] = await Promise.all([

@@ -119,5 +119,7 @@ function cacheKey(
   window: { from: string; to: string },
 ): string {
   const peers = createHash('sha256').update(peerIds.join(',')).digest('base64url')
-  return [tenantId, window.from, window.to, metrics.map((m) => m.key).join(','), peers].join('|')
+  // A custom metric's definition is part of the key: a changed one never reads figures of the old.
+  const keys = metrics.map((m) => (m.builtIn ? m.key : `${m.key}:${m.filter}`))
+  return [tenantId, window.from, window.to, keys.join(','), peers].join('|')
 }

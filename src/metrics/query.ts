@@ -17,7 +17,7 @@ import { rebuildMetrics } from './rebuild.js'
 import type { MeasureSettings, RecountReport } from './rollup.js'
 import type { MetricsDeps } from './schema.js'
 import { readMeasureSettings } from './settings.js'
-import { measuresOf, metricValue, requireMetric, sumMeasures } from './values.js'
+import { measuresOf, metricValue, resolveMetric, sumMeasures, tenantMetrics } from './values.js'
 
 /** What every query result says about the figure it holds. */
 export interface FigureHeader {
@@ -106,6 +106,15 @@ export function metricCatalog(principal: Principal): MetricDefinition[] {
   return [...BUILT_IN_METRICS]
 }
 
+/** The tenant's metrics: the built-in catalog, then the custom metrics it defined (`builtIn: false`). */
+export async function tenantMetricCatalog(
+  deps: MetricsDeps,
+  principal: Principal,
+): Promise<MetricDefinition[]> {
+  requireRead(principal)
+  return tenantMetrics(deps.store.db, principal.tenantId)
+}
+
 /**
  * Recounts the tenant's rollups from its facts (administrators; see `rebuildMetrics`) and forgets
  * the peer figures this process kept from the old ones.
@@ -120,9 +129,13 @@ export async function rebuildFigures(deps: MetricsDeps, principal: Principal): P
 }
 
 /** How the tenant's measures are counted (the on-time tolerance); every caller who reads figures may see it. */
-export async function metricSettings(deps: MetricsDeps, principal: Principal): Promise<MeasureSettings> {
+export async function metricSettings(
+  deps: MetricsDeps,
+  principal: Principal,
+): Promise<Pick<MeasureSettings, 'onTimeToleranceDays'>> {
   requireRead(principal)
-  return readMeasureSettings(deps.store.db, principal.tenantId)
+  const { onTimeToleranceDays } = await readMeasureSettings(deps.store.db, principal.tenantId)
+  return { onTimeToleranceDays }
 }
 
 /**
@@ -138,7 +151,7 @@ export async function metricSeries(
   metricKey: string,
   input: SeriesQuery,
 ): Promise<MetricSeries> {
-  const metric = requireMetric(metricKey)
+  const metric = await resolveMetric(deps.store.db, principal.tenantId, metricKey)
   const q = parseInput(seriesQuerySchema, input)
   const dimension = dimensionOf(q)
   const scope = await readScope(deps, principal)
@@ -195,7 +208,7 @@ export async function metricBreakdown(
   metricKey: string,
   input: BreakdownQuery,
 ): Promise<MetricBreakdown> {
-  const metric = requireMetric(metricKey)
+  const metric = await resolveMetric(deps.store.db, principal.tenantId, metricKey)
   const q = parseInput(breakdownQuerySchema, input)
   if (q.by === 'account' && q.account !== undefined)
     throw FxmError.invalid(
@@ -283,7 +296,7 @@ export async function metricCompare(
   metricKey: string,
   input: CompareQuery,
 ): Promise<MetricComparison> {
-  const metric = requireMetric(metricKey)
+  const metric = await resolveMetric(deps.store.db, principal.tenantId, metricKey)
   const q = parseInput(compareQuerySchema, input)
   const dimension = dimensionOf(q)
   const scope = await readScope(deps, principal)

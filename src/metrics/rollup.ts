@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import { type PartnerFact, type PartnerFactType, readPartnerFacts } from '../harmonize/index.js'
 import { anyOf, engineOf, insertValues, lockForTransaction } from '../store/index.js'
+import type { CustomMeasure } from './custom.js'
 import { ALL_ACCOUNTS, type StoreHandle } from './schema.js'
 
 /** One account on one day: the unit the rollups are recounted in. */
@@ -21,6 +22,8 @@ export interface RecountReport {
 export interface MeasureSettings {
   /** Days a delivery may be late and still count as on time. */
   onTimeToleranceDays: number
+  /** The tenant's custom metrics, counted next to the built-in measures. */
+  custom?: CustomMeasure[]
 }
 
 const SEP = '\u0001'
@@ -194,6 +197,11 @@ class MeasureCounter {
     const put = (measure: string, value: number) => {
       this.#put(fact.account_id, measure, '', '', fact.day, value)
       if (group) this.#put(fact.account_id, measure, 'product_group', group, fact.day, value)
+    }
+    for (const custom of this.#settings.custom ?? []) {
+      if (custom.fact !== type) continue
+      const value = custom.valueOf(fact)
+      if (value !== null) put(custom.measure, value)
     }
     switch (type) {
       case 'interaction': {

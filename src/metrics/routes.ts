@@ -2,14 +2,22 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { type FxmApp, principalOf } from '../api/types.js'
 import { breakdownCsv, catalogCsv, compareCsv, overviewCsv, seriesCsv } from './csv.js'
+import {
+  createCustomMetric,
+  createCustomMetricSchema,
+  deleteCustomMetric,
+  listCustomMetrics,
+  updateCustomMetric,
+  updateCustomMetricSchema,
+} from './custom.js'
 import { accountOverview } from './overview.js'
 import {
   metricBreakdown,
-  metricCatalog,
   metricCompare,
   metricSeries,
   metricSettings,
   rebuildFigures,
+  tenantMetricCatalog,
 } from './query.js'
 import {
   breakdownQuerySchema,
@@ -82,7 +90,7 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
       },
     },
     async (request, reply) => {
-      const items = metricCatalog(principalOf(request))
+      const items = await tenantMetricCatalog(deps, principalOf(request))
       if (wantsCsv(request, request.query.format)) return sendCsv(reply, 'metrics', catalogCsv(items))
       return { items }
     },
@@ -226,5 +234,94 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
       },
     },
     async (request) => rebuildFigures(deps, principalOf(request)),
+  )
+
+  const customReply = z.object({
+    key: z.string(),
+    name: z.object({ en: z.string(), de: z.string() }),
+    unit: z.string(),
+    fact: z.string(),
+    aggregation: z.enum(['count', 'sum']),
+    field: z.string().nullable(),
+    filter: z.string().nullable(),
+    better: z.enum(['higher', 'lower']),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  const changedReply = z.object({
+    metric: customReply,
+    rebuildJobId: z
+      .string()
+      .nullable()
+      .describe('The job recounting past days by the new definition: GET /v1/jobs/{id}'),
+  })
+  const keyParams = z.object({ key: z.string().min(1).max(100) })
+  const CUSTOM =
+    'A custom metric counts the facts of one type that pass a CEL filter over `fact`, or sums one of their ' +
+    'figures; every query takes it by key, like a built-in metric.'
+
+  app.get(
+    '/v1/metrics/custom',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: "The tenant's custom metrics",
+        description: `${CUSTOM} ${READ}`,
+        response: { 200: z.object({ items: z.array(customReply) }) },
+      },
+    },
+    async (request) => ({ items: await listCustomMetrics(deps, principalOf(request)) }),
+  )
+
+  app.post(
+    '/v1/metrics/custom',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Define a custom metric',
+        description:
+          `${CUSTOM} Administrators and analysts. The key must not be a built-in metric's; an invalid filter or a ` +
+          'field the fact type cannot sum is a 400 naming it. Queues a rebuild that counts the metric on past days.',
+        body: createCustomMetricSchema,
+        response: { 201: changedReply },
+      },
+    },
+    async (request, reply) => {
+      reply.code(201)
+      return createCustomMetric(deps, principalOf(request), request.body)
+    },
+  )
+
+  app.patch(
+    '/v1/metrics/custom/:key',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Change a custom metric',
+        description: `Administrators and analysts; everything but the key. Queues a rebuild that recounts past days.`,
+        params: keyParams,
+        body: updateCustomMetricSchema,
+        response: { 200: changedReply },
+      },
+    },
+    async (request) => updateCustomMetric(deps, principalOf(request), request.params.key, request.body),
+  )
+
+  app.delete(
+    '/v1/metrics/custom/:key',
+    {
+      schema: {
+        tags: ['metrics'],
+        summary: 'Delete a custom metric',
+        description:
+          'Administrators and analysts. Its daily values go with it; a threshold rule that reads it must be ' +
+          'changed or deleted first (409).',
+        params: keyParams,
+      },
+    },
+    async (request, reply) => {
+      await deleteCustomMetric(deps, principalOf(request), request.params.key)
+      return reply.code(204).send()
+    },
   )
 }

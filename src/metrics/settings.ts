@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { type Principal, requireAdmin } from '../catalog/index.js'
 import { parseInput } from '../core/index.js'
+import { customMeasures, readCustomMetrics } from './custom.js'
 import type { MeasureSettings } from './rollup.js'
 import { type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
 
@@ -18,14 +19,15 @@ export const measureSettingsSchema = z
 
 const DEFAULTS: MeasureSettings = { onTimeToleranceDays: 0 }
 
-/** A tenant's measure settings, or the defaults (no tolerance). */
+/** A tenant's measure settings, or the defaults (no tolerance), with its custom metrics compiled. */
 export async function readMeasureSettings(db: StoreHandle, tenantId: string): Promise<MeasureSettings> {
   const row = await metricsDb(db)
     .selectFrom('metric_settings')
     .select('on_time_tolerance_days')
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst()
-  return row ? { onTimeToleranceDays: Number(row.on_time_tolerance_days) } : { ...DEFAULTS }
+  const custom = customMeasures(await readCustomMetrics(db, tenantId))
+  return { ...(row ? { onTimeToleranceDays: Number(row.on_time_tolerance_days) } : DEFAULTS), custom }
 }
 
 /**

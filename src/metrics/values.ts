@@ -1,12 +1,13 @@
 import { type SelectQueryBuilder, sql } from 'kysely'
 import { FxmError } from '../core/index.js'
 import { anyOf } from '../store/index.js'
-import { builtInMetric, type MetricDefinition } from './catalog.js'
+import { BUILT_IN_METRICS, builtInMetric, type MetricDefinition } from './catalog.js'
+import { customDefinition, readCustomMetrics } from './custom.js'
 import { ALL_ACCOUNTS, metricsDb, type StoreHandle } from './schema.js'
 
 /** The measures a metric is computed from: itself, or a ratio's parts. */
 export function measuresOf(metric: MetricDefinition): string[] {
-  if (!metric.ratio) return [metric.key]
+  if (!metric.ratio) return [metric.measure ?? metric.key]
   const { numerator, denominator, offset } = metric.ratio
   return offset ? [numerator, offset, denominator] : [numerator, denominator]
 }
@@ -20,7 +21,7 @@ export function measuresOf(metric: MetricDefinition): string[] {
  * metricValue(builtInMetric('on_time_rate')!, new Map([['on_time_lines', 86], ['delivered_lines', 88]])) // 97.727...
  */
 export function metricValue(metric: MetricDefinition, sums: ReadonlyMap<string, number>): number | null {
-  if (!metric.ratio) return sums.get(metric.key) ?? 0
+  if (!metric.ratio) return sums.get(metric.measure ?? metric.key) ?? 0
   const { numerator, denominator, offset, scale } = metric.ratio
   const den = sums.get(denominator) ?? 0
   if (den === 0) return null
@@ -28,11 +29,34 @@ export function metricValue(metric: MetricDefinition, sums: ReadonlyMap<string, 
   return (num / den) * scale
 }
 
-/** A metric by key; unknown keys are an `invalid_input` naming the parameter. */
+/** A built-in metric by key; unknown keys are an `invalid_input` naming the parameter. */
 export function requireMetric(key: string, field = 'metric'): MetricDefinition {
   const metric = builtInMetric(key)
-  if (!metric) throw FxmError.invalid(field, `unknown metric "${key}"; GET /v1/metrics lists them`)
+  if (!metric) throw unknownMetric(key, field)
   return metric
+}
+
+/** Every metric of a tenant: the built-in ones, then its custom metrics. */
+export async function tenantMetrics(db: StoreHandle, tenantId: string): Promise<MetricDefinition[]> {
+  return [...BUILT_IN_METRICS, ...(await readCustomMetrics(db, tenantId)).map(customDefinition)]
+}
+
+/** A built-in or custom metric of the tenant by key; unknown keys are an `invalid_input` naming `field`. */
+export async function resolveMetric(
+  db: StoreHandle,
+  tenantId: string,
+  key: string,
+  field = 'metric',
+): Promise<MetricDefinition> {
+  const builtIn = builtInMetric(key)
+  if (builtIn) return builtIn
+  const custom = (await readCustomMetrics(db, tenantId)).find((m) => m.key === key)
+  if (!custom) throw unknownMetric(key, field)
+  return customDefinition(custom)
+}
+
+function unknownMetric(key: string, field: string): FxmError {
+  return FxmError.invalid(field, `unknown metric "${key}"; GET /v1/metrics lists them`)
 }
 
 /** Which accounts a sum covers: all of the tenant (the `*` totals), some ids, or a subquery of ids. */

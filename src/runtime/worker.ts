@@ -21,6 +21,7 @@ import {
   tierJobHandlersWith,
 } from '../loyalty/index.js'
 import {
+  customMetricJobHandlers,
   EVALUATE_SCORECARDS_JOB,
   METRICS_BATCH,
   METRICS_SETTLE_MS,
@@ -55,6 +56,7 @@ export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
     ...replayJobHandlers(harmonizeIo()),
     ...signalJobHandlers,
     ...scorecardJobHandlers,
+    ...customMetricJobHandlers,
     ...loyaltyJobHandlers,
     ...tierJobHandlersWith({ pointsEarned }),
     ...rebateJobHandlers,

@@ -226,6 +226,8 @@ describe.each(ENGINES)('metrics over HTTP on %s', (engine) => {
       '/v1/accounts/{id}/overview',
       '/v1/metrics/settings',
       '/v1/metrics/rebuild',
+      '/v1/metrics/custom',
+      '/v1/metrics/custom/{key}',
     ])
       expect(Object.keys(doc.body.paths), path).toContain(path)
   })

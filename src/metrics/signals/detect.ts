@@ -2,10 +2,10 @@ import { getTenant, type Principal, requireAdmin } from '../../catalog/index.js'
 import { newId } from '../../core/index.js'
 import { dayIn } from '../../harmonize/index.js'
 import { anyOf, parseJson, toJson } from '../../store/index.js'
-import { builtInMetric } from '../catalog.js'
+import type { MetricDefinition } from '../catalog.js'
 import type { MetricsDeps, StoreHandle } from '../schema.js'
 import { readMeasureSettings } from '../settings.js'
-import { measuresOf, sumMeasures } from '../values.js'
+import { measuresOf, sumMeasures, tenantMetrics } from '../values.js'
 import { type DayRange, requireDay, windowBefore } from './days.js'
 import { detectDeficiencies } from './deficiency.js'
 import { detectFading } from './fading.js'
@@ -93,6 +93,7 @@ export async function detectSignals(
   const db = deps.store.db
   const { settings, updatedAt } = await readSignalSettings(db, tenantId)
   const rules = (await readRules(db, tenantId)).filter((r) => r.enabled)
+  const catalog = new Map((await tenantMetrics(db, tenantId)).map((m) => [m.key, m]))
   const windows = windowsOf(asOf, settings)
 
   const earliest = [
@@ -102,7 +103,7 @@ export async function detectSignals(
   ]
     .concat(rules.map((r) => windowBefore(asOf, r.windowDays).from))
     .sort()[0] as string
-  const measures = [...WATCHED, ...rules.flatMap((r) => measuresFor(r))]
+  const measures = [...WATCHED, ...rules.flatMap((r) => measuresFor(catalog.get(r.metric)))]
   const fingerprint = [
     asOf,
     kinds.join(','),
@@ -151,7 +152,10 @@ export async function detectSignals(
     )
   }
   if (kinds.includes('threshold')) {
-    for (const rule of rules) findings.push(...(await thresholdFindings(db, tenantId, asOf, rule, open)))
+    for (const rule of rules) {
+      const metric = catalog.get(rule.metric)
+      if (metric) findings.push(...(await thresholdFindings(db, tenantId, asOf, rule, metric, open)))
+    }
   }
 
   const runId = newId('signalRun', deps.clock.now())
@@ -228,10 +232,9 @@ async function thresholdFindings(
   tenantId: string,
   asOf: string,
   rule: ThresholdRule,
+  metric: MetricDefinition,
   open: Map<SignalKind, { id: string; key: string }[]>,
 ): Promise<Finding[]> {
-  const metric = builtInMetric(rule.metric)
-  if (!metric) return []
   const window: DayRange = windowBefore(asOf, rule.windowDays)
   const dim = rule.productGroupId ? 'product_group' : ''
   const dimValue = rule.productGroupId ?? undefined
@@ -260,8 +263,7 @@ async function thresholdFindings(
   return detectThreshold({ rule, metric, window, sums, open: openIds })
 }
 
-function measuresFor(rule: ThresholdRule): string[] {
-  const metric = builtInMetric(rule.metric)
+function measuresFor(metric: MetricDefinition | undefined): string[] {
   return metric ? measuresOf(metric) : []
 }
 

@@ -3,7 +3,7 @@ import { getProductGroup, type Principal, requireRead, requireWrite } from '../.
 import { FxmError, newId, parseInput } from '../../core/index.js'
 import { anyOf, appendEvents, lockForTransaction, toJson } from '../../store/index.js'
 import type { MetricsDeps, StoreHandle } from '../schema.js'
-import { requireMetric } from '../values.js'
+import { resolveMetric } from '../values.js'
 import { event, SIGNAL_RESOLVED, signalLockKey } from './lifecycle.js'
 import { ACTIVE_STATES, actorOf, type SignalRuleTable, signalsDb } from './schema.js'
 import { COMPARATORS, type ThresholdRule } from './threshold.js'
@@ -196,7 +196,7 @@ async function checkRefs(
   principal: Principal,
   data: { metric?: string; productGroupId?: string | null },
 ): Promise<void> {
-  if (data.metric !== undefined) requireMetric(data.metric, 'metric')
+  if (data.metric !== undefined) await resolveMetric(deps.store.db, principal.tenantId, data.metric, 'metric')
   if (data.productGroupId) {
     await getProductGroup(deps, principal, data.productGroupId).catch((error) => {
       if (error instanceof FxmError && error.code === 'not_found')
