@@ -252,6 +252,45 @@ export async function upsertFacts(db: StoreHandle, type: FactType, rows: FactRow
   )
 }
 
+/** Where a fact counted before a change moved it to another account or day. */
+export interface MovedFrom {
+  accountId: string
+  day: string
+}
+
+/**
+ * The (account, day) a batch's changed facts counted on before, for those whose account or day the
+ * batch changes (a corrected order date, a replay after a mapping change): the rollups must recount
+ * what they leave behind as well as where they arrive. Read before `upsertFacts` writes the rows.
+ */
+export async function movedFrom(
+  db: StoreHandle,
+  tenantId: string,
+  sourceId: string,
+  type: FactType,
+  rows: FactRow[],
+): Promise<MovedFrom[]> {
+  if (type === 'availability' || rows.length === 0) return []
+  const columns = factColumns(type)
+  const accountAt = columns.indexOf('account_id')
+  const dayAt = columns.indexOf('day')
+  const incoming = new Map(rows.map((r) => [r.externalId, r.values]))
+  const out: MovedFrom[] = []
+  const ids = [...incoming.keys()]
+  for (let i = 0; i < ids.length; i += 1000) {
+    const { rows: existing } = await sql<{ external_id: string; account_id: string; day: string }>`
+      select external_id, account_id, day from ${sql.table(FACT_TABLES[type])}
+      where tenant_id = ${tenantId} and source_id = ${sourceId}
+      and ${anyOf(db, sql.ref('external_id'), ids.slice(i, i + 1000))}`.execute(db)
+    for (const old of existing) {
+      const next = incoming.get(old.external_id)
+      if (next && (next[accountAt] !== old.account_id || next[dayAt] !== old.day))
+        out.push({ accountId: old.account_id, day: old.day })
+    }
+  }
+  return out
+}
+
 /** A fact as the metrics rollups need to find it. */
 export interface RecordedFact {
   type: FactType

@@ -10,7 +10,15 @@ import {
   type FactType,
   type MappedRecord,
 } from './canonical.js'
-import { type FactContext, type FactRow, factIds, factRow, upsertFacts } from './facts.js'
+import {
+  type FactContext,
+  type FactRow,
+  factIds,
+  factRow,
+  type MovedFrom,
+  movedFrom,
+  upsertFacts,
+} from './facts.js'
 import { type RecordFailure, resolveIdentities } from './identity.js'
 import type { HarmonizeSource, MappingResult, RecordMapper } from './io.js'
 import {
@@ -136,7 +144,12 @@ export async function harmonizeRecords(
   const lines = [...(rows.get('order_line')?.values() ?? [])]
   await linkOriginals(trx, tenantId, source.id, lines)
   let changed = 0
-  for (const [type, ofType] of rows) changed += await upsertFacts(trx, type, [...ofType.values()])
+  const moved: MovedFrom[] = []
+  for (const [type, ofType] of rows) {
+    const typeRows = [...ofType.values()]
+    moved.push(...(await movedFrom(trx, tenantId, source.id, type, typeRows)))
+    changed += await upsertFacts(trx, type, typeRows)
+  }
   await linkWaiting(trx, tenantId, source.id, lines, new Date(now).toISOString())
 
   const entries: QuarantineEntry[] = [...failures].map(([i, failure]) => ({
@@ -162,7 +175,14 @@ export async function harmonizeRecords(
     entities: { created: identities.created, updated: identities.updated },
   }
   await appendEvents(trx, clock, [
-    { tenantId, type: FACTS_RECORDED, subjectType: 'source', subjectId: source.id, payload: { ...result } },
+    {
+      tenantId,
+      type: FACTS_RECORDED,
+      subjectType: 'source',
+      subjectId: source.id,
+      // Where changed facts counted before they moved to another account or day (see `movedFrom`).
+      payload: moved.length > 0 ? { ...result, movedFrom: moved } : { ...result },
+    },
   ])
   return result
 }

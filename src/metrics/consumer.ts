@@ -19,7 +19,7 @@ export const ACCOUNT_MERGED = 'catalog.account.merged'
 
 /**
  * Keeps the daily rollups current: recounts the account-days of the facts each
- * `harmonize.facts.recorded` event names, and after an account merge every day of the winner and
+ * `harmonize.facts.recorded` event names (and those its changed facts moved away from), and after an account merge every day of the winner and
  * of the loser, in the transaction that moves the consumer's cursor. Returns how many events it
  * passed (0 when caught up).
  *
@@ -54,6 +54,9 @@ export async function recountForEvents(trx: StoreHandle, events: DomainEvent[]):
     if (event.type === FACTS_RECORDED) {
       const facts = await readBatchFacts(trx, event.tenantId, String(event.payload.batchId ?? ''))
       for (const f of facts) if (f.type !== 'availability') add(event.tenantId, f.accountId, f.day)
+      // Facts the batch moved to another account or day leave their old cell to be recounted too.
+      const moved = (event.payload.movedFrom ?? []) as { accountId?: unknown; day?: unknown }[]
+      for (const m of moved) add(event.tenantId, String(m.accountId ?? '') || null, String(m.day ?? ''))
     } else if (event.type === ACCOUNT_MERGED) {
       const winner = String(event.payload.winner ?? '')
       const loser = String(event.payload.loser ?? '')

@@ -170,6 +170,13 @@ describe.each(ENGINES)('metrics rollups on %s', (engine) => {
     expect(await total('return_rate')).toBeCloseTo((5_000 / 24_000) * 100)
     expect(await total('revenue', '2026-03-01', '2026-03-01')).toBe(3_000)
 
+    // A correction moves l0 from the 1st to the 4th: the day it leaves is recounted too.
+    await w.ingest(a, shop, [line('l0', 'K-1', 4, 30)])
+    await catchUp()
+    expect((await total('revenue', '2026-03-01', '2026-03-01')) ?? 0).toBe(0)
+    expect(await total('revenue', '2026-03-04', '2026-03-04')).toBe(3_000)
+    expect(await total('revenue')).toBe(19_000)
+
     // A merge moves K-2's figures to K-1; the totals stay.
     const ids = await metricsDb(t.store.db)
       .selectFrom('accounts' as never)
