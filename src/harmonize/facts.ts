@@ -403,6 +403,18 @@ export async function partnerFactCells(
   return out
 }
 
+/** The first and last day a tenant has facts of a partner type on, or null without any. */
+export async function factDayRange(
+  db: StoreHandle,
+  tenantId: string,
+  type: PartnerFactType,
+): Promise<{ first: string; last: string } | null> {
+  const { rows } = await sql<{ first: string | null; last: string | null }>`select min(day) as first,
+    max(day) as last from ${sql.table(FACT_TABLES[type])} where tenant_id = ${tenantId}`.execute(db)
+  const [r] = rows
+  return r?.first && r.last ? { first: r.first, last: r.last } : null
+}
+
 /**
  * The facts of one partner type whose day lies in `[from, to]` (both included), every account:
  * what the signal detectors read for deliveries and complaints. Reads by the `(tenant, day, …)`

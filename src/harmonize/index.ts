@@ -41,6 +41,7 @@ export {
 export { dayIn } from './day.js'
 export {
   FACT_TABLES,
+  factDayRange,
   type GroupAvailabilityDay,
   type PartnerFact,
   type PartnerFactType,

@@ -17,7 +17,8 @@ import {
   metricBreakdown,
   metricSeries,
   metricsMigrations,
-  REBUILD_METRICS_JOB,
+  RECOUNT_CUSTOM_METRIC_JOB,
+  rebuildMetrics,
   registerMetricsRoutes,
   runMetricsOnce,
   signalMigrations,
@@ -78,21 +79,21 @@ describe.each(ENGINES)('custom metrics on %s', (engine) => {
     })
     return Object.fromEntries(s.points.map((p) => [p.bucket, p.value]))
   }
-  /** Runs the rebuild jobs that changes queued, as the worker would. */
-  const runRebuilds = async () => {
+  /** Runs the recount jobs that changes queued, as the worker would. */
+  const runRecounts = async () => {
     const jobs = await claimJobs(t.store, w.deps.clock, { workerId: 'test', limit: 10, leaseMs: 60_000 })
-    const rebuilds = jobs.filter((j) => j.kind === REBUILD_METRICS_JOB)
-    for (const job of rebuilds)
-      await customMetricJobHandlers[REBUILD_METRICS_JOB]?.(job, {
+    const recounts = jobs.filter((j) => j.kind === RECOUNT_CUSTOM_METRIC_JOB)
+    for (const job of recounts)
+      await customMetricJobHandlers[RECOUNT_CUSTOM_METRIC_JOB]?.(job, {
         store: t.store,
         clock: w.deps.clock,
         logger: silentLogger(),
         signal: new AbortController().signal,
       } as never)
-    return rebuilds.length
+    return recounts.length
   }
 
-  it('counts a metric defined through the API on past days after its rebuild, and on new facts at once', async () => {
+  it('counts a metric defined through the API on past days after its recount, and on new facts at once', async () => {
     // Order lines of 200 EUR or more: l08 (03-30), l09 (03-15), l10 (04-01), l11 (04-02).
     const created = await call('analyst', 'POST', '/v1/metrics/custom', {
       key: 'big_lines',
@@ -103,7 +104,7 @@ describe.each(ENGINES)('custom metrics on %s', (engine) => {
       filter: "fact.netAmount >= 20000 && fact.kind == 'order'",
     })
     expect(created.statusCode, created.body).toBe(201)
-    expect(created.json().rebuildJobId).toMatch(/^job_/)
+    expect(created.json().recountJobId).toMatch(/^job_/)
     // Revenue in PG-2: l06 50, l07 60 (April 1st), l09 300 (March).
     await createCustomMetric(w.deps, w.a.as.admin, {
       key: 'pg2_revenue',
@@ -115,7 +116,9 @@ describe.each(ENGINES)('custom metrics on %s', (engine) => {
       filter: `fact.productGroupId == '${groups.get('PG-2')}'`,
     })
     expect(await monthly('big_lines')).toEqual({ '2026-02': 0, '2026-03': 0, '2026-04': 0 })
-    expect(await runRebuilds()).toBe(2)
+    const revenueBefore = await monthly('revenue')
+    expect(await runRecounts()).toBe(2)
+    expect(await monthly('revenue')).toEqual(revenueBefore)
     expect(await monthly('big_lines')).toEqual({ '2026-02': 0, '2026-03': 2, '2026-04': 2 })
     expect(await monthly('pg2_revenue')).toEqual({ '2026-02': 0, '2026-03': 35_000, '2026-04': 6_000 })
 
@@ -144,8 +147,13 @@ describe.each(ENGINES)('custom metrics on %s', (engine) => {
       filter: 'fact.netAmount >= 40000',
     })
     expect(changed.metric.filter).toBe('fact.netAmount >= 40000')
-    await runRebuilds()
+    await runRecounts()
     expect(await monthly('big_lines')).toEqual({ '2026-02': 0, '2026-03': 0, '2026-04': 2 })
+    // The recount of one measure gives what a rebuild of everything gives.
+    const pg2 = await monthly('pg2_revenue')
+    await rebuildMetrics(w.deps, w.a.system)
+    expect(await monthly('big_lines')).toEqual({ '2026-02': 0, '2026-03': 0, '2026-04': 2 })
+    expect(await monthly('pg2_revenue')).toEqual(pg2)
   })
 
   it('refuses bad definitions naming the field, and keeps them to their tenant and writers', async () => {

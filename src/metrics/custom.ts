@@ -1,11 +1,11 @@
 import { Environment } from '@marcbachmann/cel-js'
 import { z } from 'zod'
-import { type Principal, requireRead, requireWrite, systemPrincipal } from '../catalog/index.js'
+import { type Principal, requireRead, requireWrite } from '../catalog/index.js'
 import { FxmError, parseInput } from '../core/index.js'
 import type { PartnerFact, PartnerFactType } from '../harmonize/index.js'
 import { enqueueJob, type JobHandler } from '../store/index.js'
 import { BUILT_IN_METRICS, type MeasureFact, type MetricDefinition, type MetricSubject } from './catalog.js'
-import { rebuildMetrics } from './rebuild.js'
+import { recountMeasure } from './rollup.js'
 import { type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
 
 /**
@@ -13,12 +13,11 @@ import { type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
  * its facts count (a CEL condition over the fact), and what is summed (each fact counts 1, or one of
  * its figures). They are kept in the daily rollups like the built-in measures (as `custom.<key>`),
  * so every query (series, breakdowns, comparisons, overviews, threshold signals) takes them by key.
- * Creating, changing or deleting one queues a rebuild of the tenant's rollups, so past days count
- * by the new definition too.
+ * Creating or changing one queues a job that counts it on every past day by the new definition.
  */
 
-/** The job that recounts a tenant's rollups after its custom metrics changed. */
-export const REBUILD_METRICS_JOB = 'metrics.rebuild'
+/** The job that counts a new or changed custom metric on every past day. */
+export const RECOUNT_CUSTOM_METRIC_JOB = 'metrics.custom.recount'
 
 /** Figures of each fact type a custom metric may sum: the CEL name and the fact column. */
 export const SUMMABLE_FIELDS: Record<MeasureFact, Record<string, string>> = {
@@ -107,7 +106,7 @@ export interface CustomMetricTable {
 
 export type CustomMetricTables = { metric_custom: CustomMetricTable }
 
-/** A custom metric as the API shows it, with the rebuild its last change queued. */
+/** A custom metric as the API shows it. */
 export interface CustomMetric {
   key: string
   name: { en: string; de: string }
@@ -253,8 +252,8 @@ export async function listCustomMetrics(deps: MetricsDeps, principal: Principal)
 const BUILT_IN_KEYS = new Set(BUILT_IN_METRICS.map((m) => m.key))
 
 /**
- * Defines a custom metric (administrators and analysts) and queues the rebuild that counts it on
- * every past day. Returns the metric and the rebuild's job id.
+ * Defines a custom metric (administrators and analysts) and queues the job that counts it on every
+ * past day. Returns the metric and that job's id.
  *
  * @example
  * await createCustomMetric(deps, analyst, { key: 'big_orders', name: { en: 'Big order lines', de: 'Große Positionen' },
@@ -264,7 +263,7 @@ export async function createCustomMetric(
   deps: MetricsDeps,
   principal: Principal,
   input: unknown,
-): Promise<{ metric: CustomMetric; rebuildJobId: string | null }> {
+): Promise<{ metric: CustomMetric; recountJobId: string | null }> {
   requireWrite(principal, 'custom metrics', WRITERS)
   const data = parseInput(createCustomMetricSchema, input)
   if (BUILT_IN_KEYS.has(data.key))
@@ -295,17 +294,20 @@ export async function createCustomMetric(
       .executeTakeFirst()
     if (taken) throw new FxmError('conflict', `A custom metric "${data.key}" exists; change it with PATCH`)
     await db(trx).insertInto('metric_custom').values(row).execute()
-    return { metric: toCustomMetric(row), rebuildJobId: await queueRebuild(deps, trx, principal.tenantId) }
+    return {
+      metric: toCustomMetric(row),
+      recountJobId: await queueRecount(deps, trx, principal.tenantId, data.key),
+    }
   })
 }
 
-/** Changes a custom metric (all but its key) and queues the rebuild that recounts it. */
+/** Changes a custom metric (all but its key) and queues the job that recounts it on past days. */
 export async function updateCustomMetric(
   deps: MetricsDeps,
   principal: Principal,
   key: string,
   input: unknown,
-): Promise<{ metric: CustomMetric; rebuildJobId: string | null }> {
+): Promise<{ metric: CustomMetric; recountJobId: string | null }> {
   requireWrite(principal, 'custom metrics', WRITERS)
   const data = parseInput(updateCustomMetricSchema, input)
   return deps.store.transaction(async (trx) => {
@@ -330,7 +332,10 @@ export async function updateCustomMetric(
       .where('tenant_id', '=', principal.tenantId)
       .where('key', '=', key)
       .execute()
-    return { metric: toCustomMetric(next), rebuildJobId: await queueRebuild(deps, trx, principal.tenantId) }
+    return {
+      metric: toCustomMetric(next),
+      recountJobId: await queueRecount(deps, trx, principal.tenantId, key),
+    }
   })
 }
 
@@ -376,17 +381,43 @@ async function requireCustom(trx: StoreHandle, tenantId: string, key: string): P
   return row
 }
 
-function queueRebuild(deps: MetricsDeps, trx: StoreHandle, tenantId: string): Promise<string | null> {
-  return enqueueJob(trx, deps.clock, { tenantId, kind: REBUILD_METRICS_JOB, maxAttempts: 3 })
+function queueRecount(
+  deps: MetricsDeps,
+  trx: StoreHandle,
+  tenantId: string,
+  key: string,
+): Promise<string | null> {
+  return enqueueJob(trx, deps.clock, {
+    tenantId,
+    kind: RECOUNT_CUSTOM_METRIC_JOB,
+    payload: { key },
+    maxAttempts: 3,
+  })
 }
 
 /**
- * The job that recounts a tenant's rollups after a custom metric changed, so past days count by the
- * new definition. Several changes in a row each queue one; each rebuild is complete on its own.
+ * Counts a custom metric on every past day after it was created or changed, in one transaction:
+ * its daily values are replaced, every other measure stays as it is (see `recountMeasure`). A
+ * metric deleted meanwhile only loses its values. Several changes in a row each queue one recount;
+ * each is complete on its own.
  */
+export async function recountCustomMetric(deps: MetricsDeps, tenantId: string, key: string): Promise<number> {
+  return deps.store.transaction(async (trx) => {
+    const metric = (await readCustomMetrics(trx, tenantId)).find((m) => m.key === key)
+    return recountMeasure(
+      trx,
+      tenantId,
+      MEASURE_PREFIX + key,
+      metric ? customMeasures([metric])[0] : undefined,
+    )
+  })
+}
+
+/** The job handlers of the custom metrics. */
 export const customMetricJobHandlers: Record<string, JobHandler> = {
-  [REBUILD_METRICS_JOB]: async (job, { store, clock, logger }) => {
-    const report = await rebuildMetrics({ store, clock }, systemPrincipal(job.tenantId, 'metrics'))
-    logger.info({ tenant: job.tenantId, ...report }, 'metrics rebuilt after a custom metric changed')
+  [RECOUNT_CUSTOM_METRIC_JOB]: async (job, { store, clock, logger }) => {
+    const key = String(job.payload.key ?? '')
+    const rows = await recountCustomMetric({ store, clock }, job.tenantId, key)
+    logger.info({ tenant: job.tenantId, metric: key, rows }, 'custom metric counted on past days')
   },
 }

@@ -250,10 +250,10 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
   })
   const changedReply = z.object({
     metric: customReply,
-    rebuildJobId: z
+    recountJobId: z
       .string()
       .nullable()
-      .describe('The job recounting past days by the new definition: GET /v1/jobs/{id}'),
+      .describe('The job counting the metric on past days by this definition: GET /v1/jobs/{id}'),
   })
   const keyParams = z.object({ key: z.string().min(1).max(100) })
   const CUSTOM =
@@ -281,7 +281,7 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
         summary: 'Define a custom metric',
         description:
           `${CUSTOM} Administrators and analysts. The key must not be a built-in metric's; an invalid filter or a ` +
-          'field the fact type cannot sum is a 400 naming it. Queues a rebuild that counts the metric on past days.',
+          'field the fact type cannot sum is a 400 naming it. Queues a job that counts the metric on past days.',
         body: createCustomMetricSchema,
         response: { 201: changedReply },
       },
@@ -298,7 +298,8 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
       schema: {
         tags: ['metrics'],
         summary: 'Change a custom metric',
-        description: `Administrators and analysts; everything but the key. Queues a rebuild that recounts past days.`,
+        description:
+          'Administrators and analysts; everything but the key. Queues a job that recounts it on past days.',
         params: keyParams,
         body: updateCustomMetricSchema,
         response: { 200: changedReply },
