@@ -7,7 +7,7 @@ import {
   readPartnerFacts,
 } from '../harmonize/index.js'
 import { anyOf, engineOf, insertValues, lockForTransaction } from '../store/index.js'
-import { addDays } from './calendar.js'
+import { addDays, earlierDay } from './calendar.js'
 import type { CustomMeasure } from './custom.js'
 import { ALL_ACCOUNTS, type StoreHandle } from './schema.js'
 
@@ -199,7 +199,7 @@ export async function recountMeasure(
       tenantId,
       custom.fact,
       from,
-      last < range.last ? last : range.last,
+      earlierDay(last, range.last),
     )
     const values = new Map<string, number>()
     const counter = new MeasureCounter(values, { onTimeToleranceDays: 0, custom: [custom] }, false)
