@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { ulid } from '../core/index.js'
-import { anyOf, insertValues } from '../store/index.js'
+import { anyOf, insertValues, insertValuesReturning } from '../store/index.js'
 import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
 import { dayIn } from './day.js'
 import type { Identities } from './identity.js'
@@ -229,13 +229,19 @@ const NOT_CONTENT = new Set([
   'updated_at',
 ])
 
+/** What `upsertFacts` wrote: how many rows, and the (account, day) of those that are partner facts. */
+export interface UpsertReport {
+  changed: number
+  cells: { accountId: string; day: string }[]
+}
+
 /**
  * Writes fact rows of one type with multi-row upserts on the idempotency key `(tenant, source,
  * external id)`: a new fact is inserted, a changed one updated in place (keeping its id), an
- * identical one left alone. Returns how many rows were inserted or changed.
+ * identical one left alone. Returns how many rows were inserted or changed, and where they count.
  */
-export async function upsertFacts(db: StoreHandle, type: FactType, rows: FactRow[]): Promise<number> {
-  if (rows.length === 0) return 0
+export async function upsertFacts(db: StoreHandle, type: FactType, rows: FactRow[]): Promise<UpsertReport> {
+  if (rows.length === 0) return { changed: 0, cells: [] }
   const table = FACT_TABLES[type]
   const columns = factColumns(type)
   const content = columns.filter((c) => !NOT_CONTENT.has(c))
@@ -243,13 +249,18 @@ export async function upsertFacts(db: StoreHandle, type: FactType, rows: FactRow
   const changed = content.map((c) => `"${table}"."${c}" is distinct from excluded."${c}"`)
   const upsert = `on conflict (tenant_id, source_id, external_id) do update set ${set.join(', ')}
     where ${changed.join(' or ')}`
-  return insertValues(
+  const values = rows.map((r) => r.values)
+  if (type === 'availability')
+    return { changed: await insertValues(db, table, columns, values, upsert), cells: [] }
+  const written = await insertValuesReturning<{ account_id: string; day: string }>(
     db,
     table,
     columns,
-    rows.map((r) => r.values),
+    values,
     upsert,
+    '"account_id", "day"',
   )
+  return { changed: written.length, cells: written.map((r) => ({ accountId: r.account_id, day: r.day })) }
 }
 
 /** Where a fact counted before a change moved it to another account or day. */

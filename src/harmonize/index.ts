@@ -89,6 +89,7 @@ export {
   type QuarantineItem,
 } from './quarantine.js'
 export {
+  CELL_SEP,
   FACTS_RECORDED,
   type HarmonizeInput,
   type HarmonizeRecord,

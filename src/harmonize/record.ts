@@ -33,6 +33,8 @@ import type { StoreHandle } from './schema.js'
 
 /** The outbox event of each harmonized batch. */
 export const FACTS_RECORDED = 'harmonize.facts.recorded'
+/** Separates account and day in the `cells` of a `harmonize.facts.recorded` event. */
+export const CELL_SEP = '|'
 
 /** One source record to harmonize: where it comes from and what it says. */
 export interface HarmonizeRecord {
@@ -145,11 +147,17 @@ export async function harmonizeRecords(
   await linkOriginals(trx, tenantId, source.id, lines)
   let changed = 0
   const moved: MovedFrom[] = []
+  // The (account, day) of every partner fact the batch inserted or changed, and of the places
+  // changed facts moved away from: what the rollups recount, named in the batch's event.
+  const cells = new Set<string>()
   for (const [type, ofType] of rows) {
     const typeRows = [...ofType.values()]
     moved.push(...(await movedFrom(trx, tenantId, source.id, type, typeRows)))
-    changed += await upsertFacts(trx, type, typeRows)
+    const written = await upsertFacts(trx, type, typeRows)
+    changed += written.changed
+    for (const c of written.cells) cells.add(`${c.accountId}${CELL_SEP}${c.day}`)
   }
+  for (const m of moved) cells.add(`${m.accountId}${CELL_SEP}${m.day}`)
   await linkWaiting(trx, tenantId, source.id, lines, new Date(now).toISOString())
 
   const entries: QuarantineEntry[] = [...failures].map(([i, failure]) => ({
@@ -180,8 +188,9 @@ export async function harmonizeRecords(
       type: FACTS_RECORDED,
       subjectType: 'source',
       subjectId: source.id,
-      // Where changed facts counted before they moved to another account or day (see `movedFrom`).
-      payload: moved.length > 0 ? { ...result, movedFrom: moved } : { ...result },
+      // `cells`: "account|day" of every fact written and of where changed facts moved away from
+      // (see `movedFrom`), so the rollups know what to recount without reading the facts again.
+      payload: { ...result, cells: [...cells] },
     },
   ])
   return result

@@ -1,4 +1,4 @@
-import { FACTS_RECORDED, partnerFactCells, readBatchFacts } from '../harmonize/index.js'
+import { CELL_SEP, FACTS_RECORDED, partnerFactCells, readBatchFacts } from '../harmonize/index.js'
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
 import { type Cell, recountCells } from './rollup.js'
 import { ALL_ACCOUNTS, type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
@@ -52,11 +52,18 @@ export async function recountForEvents(trx: StoreHandle, events: DomainEvent[]):
   }
   for (const event of events) {
     if (event.type === FACTS_RECORDED) {
-      const facts = await readBatchFacts(trx, event.tenantId, String(event.payload.batchId ?? ''))
-      for (const f of facts) if (f.type !== 'availability') add(event.tenantId, f.accountId, f.day)
-      // Facts the batch moved to another account or day leave their old cell to be recounted too.
-      const moved = (event.payload.movedFrom ?? []) as { accountId?: unknown; day?: unknown }[]
-      for (const m of moved) add(event.tenantId, String(m.accountId ?? '') || null, String(m.day ?? ''))
+      const cells = event.payload.cells
+      if (Array.isArray(cells)) {
+        // The account-days the batch wrote facts on or moved facts away from.
+        for (const cell of cells) {
+          const [accountId = '', day = ''] = String(cell).split(CELL_SEP)
+          add(event.tenantId, accountId || null, day)
+        }
+      } else {
+        // Events written before they named their cells: read the batch's facts.
+        const facts = await readBatchFacts(trx, event.tenantId, String(event.payload.batchId ?? ''))
+        for (const f of facts) if (f.type !== 'availability') add(event.tenantId, f.accountId, f.day)
+      }
     } else if (event.type === ACCOUNT_MERGED) {
       const winner = String(event.payload.winner ?? '')
       const loser = String(event.payload.loser ?? '')

@@ -194,13 +194,7 @@ export async function recountMeasure(
   let written = 0
   for (let from = range.first; from <= range.last; from = addDays(from, MEASURE_WINDOW_DAYS)) {
     const last = addDays(from, MEASURE_WINDOW_DAYS - 1)
-    const facts = await readFactsBetween(
-      trx,
-      tenantId,
-      custom.fact,
-      from,
-      earlierDay(last, range.last),
-    )
+    const facts = await readFactsBetween(trx, tenantId, custom.fact, from, earlierDay(last, range.last))
     const values = new Map<string, number>()
     const counter = new MeasureCounter(values, { onTimeToleranceDays: 0, custom: [custom] }, false)
     for (const fact of facts) counter.add(custom.fact, fact)

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely'
-import { CompiledQuery } from 'kysely'
+import { CompiledQuery, type QueryResult } from 'kysely'
 import { engineOf } from './any-of.js'
 import type { StoreTables } from './schema.js'
 
@@ -34,9 +34,45 @@ export async function insertValues(
   rows: unknown[][],
   tail = '',
 ): Promise<number> {
+  let written = 0
+  await eachStatement(db, table, columns, rows, tail, (result) => {
+    written += Number(result.numAffectedRows ?? 0)
+  })
+  return written
+}
+
+/**
+ * `insertValues` with a `returning` clause: the rows the statements inserted or updated, each with
+ * the columns `returning` names (an upsert's `where` leaves unchanged rows out).
+ *
+ * @example
+ * const cells = await insertValuesReturning<{ day: string }>(trx, 'fact_feedback', columns, rows, upsert, 'day')
+ */
+export async function insertValuesReturning<R>(
+  db: StoreHandle,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  tail: string,
+  returning: string,
+): Promise<R[]> {
+  const out: R[] = []
+  await eachStatement(db, table, columns, rows, `${tail} returning ${returning}`, (result) => {
+    for (const row of result.rows as R[]) out.push(row)
+  })
+  return out
+}
+
+async function eachStatement(
+  db: StoreHandle,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+  tail: string,
+  onResult: (result: QueryResult<unknown>) => void,
+): Promise<void> {
   const mark = placeholders(db)
   const perStatement = Math.max(1, Math.min(500, Math.floor(30_000 / columns.length)))
-  let written = 0
   for (let start = 0; start < rows.length; ) {
     let size = Math.min(perStatement, rows.length - start)
     if (size < perStatement) size = 2 ** Math.floor(Math.log2(size))
@@ -45,10 +81,8 @@ export async function insertValues(
     const params: unknown[] = []
     for (const row of slice) for (const value of row) params.push(value ?? null)
     const text = statementText(mark, table, columns, slice.length, tail)
-    const result = await db.executeQuery(CompiledQuery.raw(text, params))
-    written += Number(result.numAffectedRows ?? 0)
+    onResult(await db.executeQuery(CompiledQuery.raw(text, params)))
   }
-  return written
 }
 
 function statementText(

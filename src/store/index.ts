@@ -6,7 +6,7 @@
  */
 
 export { anyOf, engineOf, lockForTransaction } from './any-of.js'
-export { insertValues, runSql } from './bulk-sql.js'
+export { insertValues, insertValuesReturning, runSql } from './bulk-sql.js'
 export {
   type Capabilities,
   type ColumnTypes,

@@ -125,7 +125,7 @@ export async function consumeOutbox(
   const pending = await store.db
     .selectFrom('outbox_events')
     .select('seq')
-    .where(sql<boolean>`(tx_id, seq) > (${txIdParam(store, seen.tx_id)}, ${seen.seq})`)
+    .where(afterCursor(store, seen.tx_id, seen.seq))
     .limit(1)
     .executeTakeFirst()
   if (!pending) return 0
@@ -136,14 +136,14 @@ export async function consumeOutbox(
       .where('consumer', '=', consumer)
       .$if(store.caps.supportsRowLocks, (q) => q.forUpdate())
       .executeTakeFirstOrThrow()
-    const txId = txIdParam(store, cursor.tx_id)
     const rows = await trx
       .selectFrom('outbox_events')
       .selectAll()
       .select(sql<string>`cast(tx_id as text)`.as('tx_text'))
-      .where(sql<boolean>`(tx_id, seq) > (${txId}, ${cursor.seq})`)
-      .$if(store.caps.concurrentWriters, (q) => q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`))
-      .orderBy('tx_id')
+      .where(afterCursor(store, cursor.tx_id, cursor.seq))
+      .$if(store.caps.concurrentWriters, (q) =>
+        q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`).orderBy('tx_id'),
+      )
       .orderBy('seq')
       .limit(batchSize)
       .execute()
@@ -197,15 +197,26 @@ export async function outboxLag(store: Store): Promise<{ consumer: string; behin
   const cursors = await store.db.selectFrom('outbox_cursors').select(['consumer', 'tx_id', 'seq']).execute()
   const out: { consumer: string; behind: number }[] = []
   for (const c of cursors) {
-    const txId = txIdParam(store, c.tx_id)
     const row = await store.db
       .selectFrom('outbox_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(sql<boolean>`(tx_id, seq) > (${txId}, ${c.seq})`)
+      .where(afterCursor(store, c.tx_id, c.seq))
       .executeTakeFirst()
     out.push({ consumer: c.consumer, behind: Number(row?.n ?? 0) })
   }
   return out
+}
+
+/**
+ * The events after a cursor: `(tx_id, seq) > (cursor)`. On SQLite every event has transaction id
+ * '0' and the sequence alone orders them; SQLite plans a row-value range on the first column only
+ * and would read every event with that id (all of them) on each poll, so it gets `seq > cursor`,
+ * a range of the table's own key.
+ */
+function afterCursor(store: Store, txId: string, seq: number) {
+  return store.caps.concurrentWriters
+    ? sql<boolean>`(tx_id, seq) > (${txIdParam(store, txId)}, ${seq})`
+    : sql<boolean>`seq > ${seq}`
 }
 
 /** A cursor's transaction id as a query parameter of the engine's type. */
