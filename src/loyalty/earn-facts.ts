@@ -26,8 +26,9 @@ type OrderLine = PartnerFact<'order_line'>
  * Earns and reverses points for order lines, in the caller's transaction: every active rule of every
  * active program gives each order line its points (condition, multipliers, caps, budget) to the
  * members the program attributes it to; a return or cancellation line takes back the same share of
- * the points its original line earned. Idempotent per fact, rule and member: processing the same
- * lines again changes nothing.
+ * the points its original line earned; a line changed since it earned (a correction, a replay after
+ * a mapping change) has its earlier points taken back and earns anew. Idempotent per fact version,
+ * rule and member: processing the same lines again changes nothing.
  *
  * @example
  * await earnFromOrderLines(trx, ctx, await readOrderLines(trx, tenantId, { batchId }))
@@ -82,9 +83,16 @@ export async function earnFromOrderLines(
             matches({ fact, account: accountVars(account) }),
             multiplier,
           )
+          // A line changed since it was first recorded may have earned by this rule before.
+          const earlier =
+            line.updated_at !== line.recorded_at
+              ? await correctEarlier(trx, ctx, program, line, rule.id, report)
+              : undefined
           if (points === 0) continue
           for (const memberId of membersOf(program, line, account)) {
-            const idempotencyKey = `fact:${line.id}:rule:${rule.id}:member:${memberId}`
+            const after = earlier?.get(memberId)
+            if (after === null) continue // earned from the line as it is now already
+            const idempotencyKey = `fact:${line.id}:rule:${rule.id}:member:${memberId}${after ? `:after:${after}` : ''}`
             if (await journaled(trx, ctx.tenantId, program.id, idempotencyKey)) continue
             const allowed = await withinLimits(trx, ctx.tenantId, rule, memberId, line.day, points)
             if (allowed < points) report.capped++
@@ -141,6 +149,54 @@ export async function earnFromOrderLines(
     }
   }
   return report
+}
+
+/**
+ * For an order line changed after it earned (a corrected amount or product, another account): takes
+ * back what is left of each member's points from the line's earlier version by this rule, linked to
+ * that lot, so the line can earn anew as it is now. Per member, says which lot the new earn follows,
+ * or null where the member's latest lot was earned from the current version already. Each correction
+ * happens once (keyed by the lot it corrects).
+ */
+async function correctEarlier(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  line: OrderLine,
+  ruleId: string,
+  report: FactEarnReport,
+): Promise<Map<string, string | null>> {
+  const lots = await loyaltyDb(trx)
+    .selectFrom('loyalty_lots')
+    .select(['id', 'member_id', 'points', 'reversed', 'created_at'])
+    .where('tenant_id', '=', ctx.tenantId)
+    .where('program_id', '=', program.id)
+    .where('fact_id', '=', line.id)
+    .where('rule_id', '=', ruleId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute()
+  const latest = new Map(lots.map((lot) => [lot.member_id, lot]))
+  const out = new Map<string, string | null>()
+  for (const [memberId, lot] of latest) {
+    if (lot.created_at >= line.updated_at) {
+      out.set(memberId, null)
+      continue
+    }
+    const left = Number(lot.points) - Number(lot.reversed)
+    if (left > 0) {
+      const reply = await reverse(trx, ctx, program, lot.id, left, {
+        idempotencyKey: `fact:${line.id}:correct:${lot.id}`,
+        request: { fact: line.id, correct: lot.id },
+        reason: `correction of order ${line.order_ref}`,
+        causeType: 'fact',
+        causeId: line.id,
+      })
+      if (!reply.replayed) report.reversed += reply.points
+    }
+    out.set(memberId, lot.id)
+  }
+  return out
 }
 
 /** True when a journal with this key exists: the fact has earned under this rule already. */

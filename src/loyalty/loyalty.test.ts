@@ -466,4 +466,66 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect(await earned(programs.contact, id('K-3'))).toBe(0)
     expect(await earned(programs.contact, contact.id)).toBe(250)
   })
+
+  it('takes back and earns anew when an order line is corrected or moves to another account', async () => {
+    const program = await createProgram(w.deps, w.a.as.admin, {
+      name: 'Korrekturen',
+      settings: { returnWindowDays: 0 },
+    })
+    await createRule(w.deps, w.a.as.admin, program.id, {
+      name: '1 point per EUR',
+      definition: { earn: { kind: 'per_currency', points: 1 } },
+    })
+    const corrected = (account: string, netAmount: number) => ({
+      ...tierFactEvents()[0],
+      id: 'corr-1',
+      orderRef: 'O-corr-1',
+      account,
+      time: '2026-06-09T10:00:00Z',
+      netAmount,
+    })
+    const at = async (name: string) => memberBalance(w.deps, w.a.as.admin, program.id, id(name))
+    const settle = async () => {
+      w.deps.clock.advance(60_000)
+      while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    }
+    await w.ingest(w.a, erp, [corrected('K-1', 100)])
+    await settle()
+    expect(await at('K-1')).toMatchObject({ earned: 100, available: 100, reversed: 0 })
+    // The ERP corrects the amount: the 100 points go back and 150 are earned.
+    w.deps.clock.advance(60_000)
+    await w.ingest(w.a, erp, [corrected('K-1', 150)])
+    await settle()
+    expect(await at('K-1')).toMatchObject({ earned: 250, reversed: 100, available: 150 })
+    // Then the line turns out to belong to K-2: K-1 gives its points back, K-2 earns them (double:
+    // its 2026 earning multiplier from the first test).
+    w.deps.clock.advance(60_000)
+    await w.ingest(w.a, erp, [corrected('K-2', 150)])
+    await settle()
+    expect(await at('K-1')).toMatchObject({ earned: 250, reversed: 250, available: 0 })
+    expect(await at('K-2')).toMatchObject({ earned: 300, available: 300 })
+    // The same lines again change nothing.
+    const line = await t.store.db
+      .withTables<{ fact_order_lines: { id: string; tenant_id: string; external_id: string } }>()
+      .selectFrom('fact_order_lines')
+      .select('id')
+      .where('tenant_id', '=', w.a.tenant.id)
+      .where('external_id', '=', 'corr-1')
+      .executeTakeFirstOrThrow()
+    const again = await t.store.transaction(async (trx) =>
+      earnFromOrderLines(
+        trx,
+        {
+          tenantId: w.a.tenant.id,
+          now: w.deps.clock.nowIso(),
+          nowMs: w.deps.clock.now(),
+          today: '2026-06-10',
+        },
+        await readOrderLines(trx, w.a.tenant.id, { ids: [line.id] }),
+      ),
+    )
+    // (A rule whose budget other tests used up still reports the line as capped.)
+    expect(again).toMatchObject({ earned: 0, reversed: 0 })
+    expect(await at('K-2')).toMatchObject({ earned: 300, available: 300 })
+  })
 })
