@@ -12,10 +12,18 @@ import { importCsv } from './import-csv.js'
 import { ingestHttp } from './ingest-http.js'
 import { loyaltyLedger } from './loyalty-ledger.js'
 import { describeMachine } from './machine.js'
+import { metricsQueries } from './metrics-queries.js'
 import { rawInsert } from './raw-insert.js'
 import { consoleTable, repositoryRoot, updateBenchmarksMd, writeResults } from './results.js'
 
-const BENCHMARKS: Benchmark[] = [rawInsert, ingestHttp, importCsv, detectSignalsBenchmark, loyaltyLedger]
+const BENCHMARKS: Benchmark[] = [
+  rawInsert,
+  ingestHttp,
+  importCsv,
+  detectSignalsBenchmark,
+  loyaltyLedger,
+  metricsQueries,
+]
 
 const DEFAULTS = { rows: 50_000, reps: 5, warmups: 1 }
 const QUICK = { rows: 5_000, reps: 2, warmups: 1 }

@@ -29,10 +29,13 @@ export async function purgeConsumedEvents(store: Store, before: string): Promise
     .limit(1)
     .executeTakeFirst()
   if (!slowest) return 0
-  const txId = txIdParam(store, slowest.tx_id)
+  // SQLite events all have transaction id '0': the sequence alone says what lies behind the cursor.
+  const passed = store.caps.concurrentWriters
+    ? sql<boolean>`(tx_id, seq) <= (${txIdParam(store, slowest.tx_id)}, ${slowest.seq})`
+    : sql<boolean>`seq <= ${slowest.seq}`
   const result = await store.db
     .deleteFrom('outbox_events')
-    .where(sql<boolean>`(tx_id, seq) <= (${txId}, ${slowest.seq})`)
+    .where(passed)
     .where('occurred_at', '<', before)
     .executeTakeFirst()
   return Number(result.numDeletedRows)

@@ -1,0 +1,238 @@
+import { sql } from 'kysely'
+import { catalogMigrations, createTenant, systemPrincipal } from '../src/catalog/index.js'
+import { fixedClock, newId, systemClock } from '../src/core/index.js'
+import { harmonizeMigrations } from '../src/harmonize/index.js'
+import { accountOverview, forgetPeerFigures, metricSeries, metricsMigrations } from '../src/metrics/index.js'
+import { insertValues, migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
+import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
+import type { ScratchDatabase } from './scratch.js'
+
+/** Customer accounts of the world the queries read: the demo world's size. */
+const ACCOUNTS = 2_000
+/** Days of daily values up to TODAY: 13 months, as in the demo world. */
+const DAYS = 395
+const TODAY = '2026-03-31'
+const GROUPS = 60
+const GROUPS_PER_ACCOUNT = 6
+const INDUSTRIES = ['Bau', 'Handel', 'Handwerk', 'Industrie', 'Kommunal']
+const SIZE_BANDS = ['S', 'M', 'L']
+/** An overview's window, as the API's default. */
+const OVERVIEW_DAYS = 90
+
+const settings: Record<string, string | number> = {
+  accounts: ACCOUNTS,
+  'days of daily values': DAYS,
+  'product groups (per account)': `${GROUPS} (${GROUPS_PER_ACCOUNT})`,
+  'peer groups': `industry × size band (${INDUSTRIES.length} × ${SIZE_BANDS.length})`,
+  'overview window': `${OVERVIEW_DAYS} days`,
+}
+
+/**
+ * The metrics reads a user waits for, over a world of demo size written straight into the rollups:
+ * an account overview (every KPI of one customer over 90 days against the 90 before, its monthly
+ * trend and its peers' median and mean), with the peer figures kept in memory as the API keeps them
+ * and with them computed afresh; and a 12-month monthly revenue series across all accounts. `rows`
+ * is the number of queries per repetition; latency percentiles land in the settings. Baseline: the
+ * smallest read an overview needs, one account's sums over both windows, as one plain query.
+ */
+export const metricsQueries: Benchmark = {
+  name: 'metrics-queries',
+  description:
+    `Reads over a world of ${ACCOUNTS.toLocaleString('en')} customers with ${DAYS} days of daily values (the demo world's size, ` +
+    'written straight into the rollups). "account overview": GET /v1/accounts/{id}/overview as the API answers it ' +
+    '(every KPI, change, monthly trend, peer median and mean), with the peer figures as the API keeps them in memory ' +
+    '("peers cached") or computed for every call ("peers computed"); "12-month series": revenue by month across all ' +
+    'accounts. Raw driver: one account’s sums over the overview’s two windows as one plain query.',
+  unit: 'queries/s',
+  rows: { full: 200, quick: 40 },
+  settings,
+  async paths(database: ScratchDatabase, options: RunOptions) {
+    const store = openStore(database.url, { maxConnections: 4 })
+    await migrateToLatest(store, [
+      ...storeMigrations,
+      ...catalogMigrations,
+      ...harmonizeMigrations,
+      ...metricsMigrations,
+    ])
+    const world = await fillWorld(store)
+    await sql.raw(store.engine === 'postgres' ? 'vacuum analyze' : 'analyze').execute(store.db)
+    const deps = { store, clock: fixedClock(`${TODAY}T20:00:00Z`) }
+    const admin = systemPrincipal(world.tenantId, 'bench')
+    const pick = (i: number) => world.accounts[(i * 7919) % world.accounts.length] as string
+    const latencies = new Map<string, number[]>()
+    const timed = (name: string, baseline: boolean, query: (i: number) => Promise<number>): TimedPath => {
+      let answered = 0
+      const runs: number[] = []
+      latencies.set(name, runs)
+      let rep = 0
+      return {
+        name,
+        baseline,
+        reset: async () => {},
+        run: async () => {
+          answered = 0
+          const record = rep++ > 0 // the warm-up is left out of the percentiles
+          for (let i = 0; i < options.rows; i++) {
+            const start = performance.now()
+            answered += await query(i)
+            if (record) runs.push(performance.now() - start)
+          }
+        },
+        verify: async () => {
+          if (answered < options.rows)
+            throw new Error(`${name}: ${options.rows - answered} queries found nothing`)
+        },
+      }
+    }
+    const windowFrom = shiftDay(TODAY, 1 - OVERVIEW_DAYS)
+    const previousFrom = shiftDay(windowFrom, -OVERVIEW_DAYS)
+    return {
+      paths: [
+        timed('raw driver', true, async (i) => {
+          const { rows } = await sql<{ metric: string }>`select metric,
+              sum(case when day >= ${windowFrom} then value else 0 end) as current,
+              sum(case when day < ${windowFrom} then value else 0 end) as previous
+            from metric_daily where tenant_id = ${world.tenantId} and account_id = ${pick(i)}
+              and day >= ${previousFrom} and day <= ${TODAY} and dim = '' group by metric`.execute(store.db)
+          return rows.length > 0 ? 1 : 0
+        }),
+        timed('FXM account overview, peers cached', false, async (i) => {
+          const o = await accountOverview(deps, admin, pick(i), { days: OVERVIEW_DAYS })
+          return o.metrics.some((m) => m.value !== 0 && m.value !== null) ? 1 : 0
+        }),
+        timed('FXM account overview, peers computed', false, async (i) => {
+          forgetPeerFigures(world.tenantId)
+          const o = await accountOverview(deps, admin, pick(i), { days: OVERVIEW_DAYS })
+          return o.metrics.some((m) => m.value !== 0 && m.value !== null) ? 1 : 0
+        }),
+        timed('FXM 12-month series, all accounts', false, async () => {
+          const s = await metricSeries(deps, admin, 'revenue', {
+            from: shiftDay(TODAY, -364),
+            to: TODAY,
+            granularity: 'month',
+          })
+          return s.points.some((p) => (p.value ?? 0) > 0) ? 1 : 0
+        }),
+      ],
+      close: async () => {
+        for (const [name, runs] of latencies)
+          recordLatencies(settings, `${database.engine} ${name} latency`, runs)
+        await store.close()
+      },
+    }
+  },
+}
+
+function shiftDay(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10)
+}
+
+/** A fixed pseudo-random sequence, so every run builds the same world. */
+function random(seed: number): () => number {
+  let x = seed >>> 0
+  return () => {
+    x = (x + 0x6d2b79f5) >>> 0
+    let t = x
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']
+
+/**
+ * The tenant, its customer accounts (industry and size band for the peer groups) and 13 months of
+ * their daily values, as the rollups keep them: orders, revenue, lines and units in total and per
+ * product group; searches, views and cart adds per product group and in total; and the `*` totals.
+ */
+async function fillWorld(store: Store): Promise<{ tenantId: string; accounts: string[] }> {
+  const deps = { store, clock: systemClock }
+  const tenant = await createTenant(deps, { slug: 'bench', name: 'Bench' })
+  const rng = random(11)
+  const now = new Date().toISOString()
+  const accounts: string[] = []
+  const accountRows: unknown[][] = []
+  for (let a = 0; a < ACCOUNTS; a++) {
+    const id = newId('account', Date.now())
+    accounts.push(id)
+    accountRows.push([
+      tenant.id,
+      id,
+      `Kunde ${a}`,
+      'customer',
+      INDUSTRIES[a % INDUSTRIES.length],
+      'Süd',
+      SIZE_BANDS[Math.floor(a / INDUSTRIES.length) % SIZE_BANDS.length],
+      '{}',
+      now,
+      now,
+    ])
+  }
+  await insertValues(
+    store.db,
+    'accounts',
+    [
+      'tenant_id',
+      'id',
+      'name',
+      'kind',
+      'industry',
+      'region',
+      'size_band',
+      'attributes',
+      'created_at',
+      'updated_at',
+    ],
+    accountRows,
+  )
+  const totals = new Map<string, number>()
+  let batch: unknown[][] = []
+  const put = (account: string, metric: string, group: string, day: string, value: number) => {
+    batch.push([tenant.id, account, metric, '', '', day, value])
+    if (group) batch.push([tenant.id, account, metric, 'product_group', group, day, value])
+    for (const [dim, dimValue] of group
+      ? [
+          ['', ''],
+          ['product_group', group],
+        ]
+      : [['', '']]) {
+      const key = `${metric}\u0001${dim}\u0001${dimValue}\u0001${day}`
+      totals.set(key, (totals.get(key) ?? 0) + value)
+    }
+  }
+  for (const account of accounts) {
+    const groups = Array.from({ length: GROUPS_PER_ACCOUNT }, () => `pgr_${Math.floor(rng() * GROUPS)}`)
+    const size = 0.5 + rng()
+    for (let d = DAYS - 1; d >= 0; d--) {
+      const day = shiftDay(TODAY, -d)
+      if (rng() < 0.12 * size) {
+        const group = groups[Math.floor(rng() * groups.length)] as string
+        const amount = Math.round((5_000 + rng() * 50_000) * size)
+        for (const [metric, value] of [
+          ['revenue', amount],
+          ['gross_revenue', amount],
+          ['orders', 1],
+          ['order_lines', 1 + Math.floor(rng() * 3)],
+          ['units', 1 + Math.floor(rng() * 20)],
+        ] as const)
+          put(account, metric, group, day, value)
+      }
+      if (rng() < 0.5) {
+        const group = groups[Math.floor(rng() * groups.length)] as string
+        put(account, rng() < 0.4 ? 'searches' : 'product_views', group, day, 1 + Math.floor(rng() * 3))
+        if (rng() < 0.2) put(account, 'cart_adds', group, day, 1)
+      }
+    }
+    if (batch.length > 20_000) {
+      await insertValues(store.db, 'metric_daily', COLUMNS, batch)
+      batch = []
+    }
+  }
+  for (const [key, value] of totals) {
+    const [metric, dim, dimValue, day] = key.split('\u0001')
+    batch.push([tenant.id, '*', metric, dim, dimValue, day, value])
+  }
+  await insertValues(store.db, 'metric_daily', COLUMNS, batch)
+  return { tenantId: tenant.id, accounts }
+}
