@@ -32,11 +32,15 @@ export interface ServerOptions {
  * const app = await buildServer({ store, logger, authenticator, migrations, routes: [registerCatalogRoutes], version })
  * await app.listen({ port: 4100 })
  */
+/** Requests that take longer are logged at info. */
+const SLOW_REQUEST_MS = 1000
+
 export async function buildServer(options: ServerOptions): Promise<FxmApp> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     genReqId: requestIdOf,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // One access line per request (the onResponse hook below) instead of Fastify's two at info.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>()
@@ -45,6 +49,19 @@ export async function buildServer(options: ServerOptions): Promise<FxmApp> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+  })
+  // Every request at debug; at info only the slow ones (rejections and failures are logged by the
+  // error handler). At the default level a busy collector does not drown what else is logged.
+  app.addHook('onResponse', async (request, reply) => {
+    const ms = reply.elapsedTime
+    const line = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      ms: Math.round(ms),
+    }
+    if (ms >= SLOW_REQUEST_MS) request.log.info(line, 'slow request')
+    else request.log.debug(line, 'request completed')
   })
   app.addHook('onRoute', (route) => {
     // The documentation UI is as public as /openapi.json.
