@@ -64,11 +64,34 @@ describe.each(ENGINES)('fxm metrics on %s', (engine) => {
     while ((await runHarmonizeOnce(deps, harmonizeIo())) > 0) {}
     while ((await runMetricsOnce(deps)) > 0) {}
     k1 = (await admin('GET', '/v1/accounts?q=K-1')).body.items[0].id
+    const custom = await admin('POST', '/v1/metrics/custom', {
+      key: 'big_lines',
+      name: { en: 'Big order lines', de: 'Große Positionen' },
+      unit: 'count',
+      fact: 'order_line',
+      aggregation: 'count',
+      filter: 'fact.netAmount >= 20000',
+    })
+    expect(custom.status).toBe(201)
     await server.app.close()
     await server.fxm.close()
   }, 60_000)
   afterAll(async () => {
     await database.drop()
+  })
+
+  it("lists the built-in catalog, and with --tenant that tenant's custom metrics too", async () => {
+    const plain = await fxm(['metrics', 'list', '--json'], database.url)
+    expect(plain.code, plain.stderr).toBe(0)
+    const builtIn = JSON.parse(plain.stdout) as { key: string; builtIn: boolean }[]
+    expect(builtIn.some((m) => m.key === 'revenue')).toBe(true)
+    expect(builtIn.some((m) => m.key === 'big_lines')).toBe(false)
+    const withCustom = await fxm(['metrics', 'list', '--tenant', 'acme', '--json'], database.url)
+    expect(withCustom.code, withCustom.stderr).toBe(0)
+    expect((JSON.parse(withCustom.stdout) as { key: string; builtIn: boolean }[]).at(-1)).toMatchObject({
+      key: 'big_lines',
+      builtIn: false,
+    })
   })
 
   it('prints a series as CSV, an overview as JSON, rebuilds, and explains itself', async () => {

@@ -7,6 +7,7 @@ import {
   catalogCsv,
   compareCsv,
   GRANULARITIES,
+  type MetricDefinition,
   metricBreakdown,
   metricCatalog,
   metricCompare,
@@ -14,6 +15,7 @@ import {
   overviewCsv,
   rebuildFigures,
   seriesCsv,
+  tenantMetricCatalog,
   unitLabel,
 } from '../../metrics/index.js'
 import type { Fxm } from '../../runtime/index.js'
@@ -33,6 +35,7 @@ with ?format=csv; --json the API's JSON.
 
 Examples:
   fxm metrics list
+  fxm metrics list --tenant acme --json   (with acme's custom metrics)
   fxm metrics series revenue --tenant acme --granularity month --from 2025-04-01 --to 2026-03-31
   fxm metrics series on_time_rate --tenant acme --granularity week --account acc_01... --csv > otd.csv
   fxm metrics breakdown revenue --tenant acme --by account --limit 10
@@ -80,19 +83,27 @@ export function registerMetricsCommands(program: Command): void {
 
   metrics
     .command('list')
-    .description('List the metrics: key, unit, whom they describe, what they count')
+    .description(
+      'List the metrics: key, unit, whom they describe, what they count (with --tenant, its custom metrics too)',
+    )
+    .option('--tenant <slug>', "add this tenant's custom metrics to the built-in catalog")
     .option('--json', 'print JSON')
     .option('--csv', 'print CSV with a header row')
-    .action((o: { json?: boolean; csv?: boolean }) => {
-      const items = metricCatalog(systemPrincipal('-', 'cli'))
-      print({ tenant: '', ...o }, items, catalogCsv, (list) =>
-        list.map((m) => ({
-          key: m.key,
-          name: m.name.en,
-          unit: m.unit,
-          subject: m.subject,
-          counts: m.filter,
-        })),
+    .action(async (o: { tenant?: string; json?: boolean; csv?: boolean }, command: Command) => {
+      const show = (items: MetricDefinition[]) =>
+        print({ tenant: o.tenant ?? '', ...o }, items, catalogCsv, (list) =>
+          list.map((m) => ({
+            key: m.key,
+            name: m.name.en,
+            unit: m.unit,
+            subject: m.subject,
+            counts: m.filter,
+          })),
+        )
+      if (o.tenant === undefined) return show(metricCatalog(systemPrincipal('-', 'cli')))
+      const tenant = o.tenant
+      await withFxm(command.optsWithGlobals(), async (fxm) =>
+        show(await tenantMetricCatalog(deps(fxm), await cli(fxm, tenant))),
       )
     })
 
