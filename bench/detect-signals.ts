@@ -6,6 +6,7 @@ import { detectSignals, metricsMigrations, signalMigrations } from '../src/metri
 import { migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
 import type { Benchmark, RunOptions, TimedPath } from './harness.js'
 import type { ScratchDatabase } from './scratch.js'
+import { random, shiftDay } from './world.js'
 
 const GROUPS = 60
 const GROUPS_PER_ACCOUNT = 6
@@ -100,22 +101,6 @@ function detectorPass(store: Store, tenantId: string): TimedPath {
   }
 }
 
-/** A fixed pseudo-random sequence, so every run builds the same world. */
-function random(seed: number): () => number {
-  let x = seed >>> 0
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0
-    let t = x
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-function dayBefore(end: string, n: number): string {
-  return new Date(Date.parse(`${end}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10)
-}
-
 /**
  * The tenant, its groups, rollups and facts. 1 % of the accounts stop ordering one group in the
  * last 4 weeks while browsing on, and 1 % fade, so the pass has signals to open.
@@ -167,7 +152,7 @@ async function fillWorld(store: Store, accounts: number): Promise<string> {
     const interest = a % 100 === 1
     const fading = a % 100 === 2
     for (let d = DAYS; d >= 1; d--) {
-      const day = dayBefore(AS_OF, d)
+      const day = shiftDay(AS_OF, -d)
       const fade = fading && d < 84 ? d / 84 : 1
       if (rng() < 0.12 * fade) {
         add(account, 'orders', '', '', day, 1)
@@ -217,7 +202,7 @@ async function fillFacts(store: Store, tenantId: string, rng: () => number): Pro
   const deliveries: unknown[][] = []
   const complaints: unknown[][] = []
   for (let d = 455; d >= 1; d--) {
-    const day = dayBefore(AS_OF, d)
+    const day = shiftDay(AS_OF, -d)
     for (let s = 0; s < SUPPLIERS; s++) {
       if (rng() > 0.8) continue
       const degrading = s < 4 && d <= 90
@@ -229,7 +214,7 @@ async function fillFacts(store: Store, tenantId: string, rng: () => number): Pro
         null,
         null,
         `BE-${d}-${s}`,
-        late ? dayBefore(day, 3) : day,
+        late ? shiftDay(day, -3) : day,
         day,
         20,
         rng() < 0.05 ? 15 : 20,

@@ -6,6 +6,7 @@ import { accountOverview, forgetPeerFigures, metricSeries, metricsMigrations } f
 import { insertValues, migrateToLatest, openStore, type Store, storeMigrations } from '../src/store/index.js'
 import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
 import type { ScratchDatabase } from './scratch.js'
+import { random, shiftDay } from './world.js'
 
 /** Customer accounts of the world the queries read: the demo world's size. */
 const ACCOUNTS = 2_000
@@ -121,22 +122,6 @@ export const metricsQueries: Benchmark = {
       },
     }
   },
-}
-
-function shiftDay(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10)
-}
-
-/** A fixed pseudo-random sequence, so every run builds the same world. */
-function random(seed: number): () => number {
-  let x = seed >>> 0
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0
-    let t = x
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
 }
 
 const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']

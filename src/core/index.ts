@@ -1,7 +1,9 @@
 /**
  * core: the vocabulary every FXM module shares — ids, the injected clock, money, the one error
- * type with its closed set of codes, configuration and logging. It depends on nothing else in FXM.
+ * type with its closed set of codes, configuration, logging and CEL conditions. It depends on nothing
+ * else in FXM.
  */
+export { type CelCondition, compileCelCondition } from './cel.js'
 export { type Clock, fixedClock, type ManualClock, systemClock, toIso } from './clock.js'
 export {
   decodeSecretKey,

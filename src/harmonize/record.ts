@@ -10,15 +10,7 @@ import {
   type FactType,
   type MappedRecord,
 } from './canonical.js'
-import {
-  type FactContext,
-  type FactRow,
-  factIds,
-  factRow,
-  type MovedFrom,
-  movedFrom,
-  upsertFacts,
-} from './facts.js'
+import { type FactContext, type FactRow, factIds, factRow, movedFrom, upsertFacts } from './facts.js'
 import { type RecordFailure, resolveIdentities } from './identity.js'
 import type { HarmonizeSource, MappingResult, RecordMapper } from './io.js'
 import {
@@ -146,18 +138,16 @@ export async function harmonizeRecords(
   const lines = [...(rows.get('order_line')?.values() ?? [])]
   await linkOriginals(trx, tenantId, source.id, lines)
   let changed = 0
-  const moved: MovedFrom[] = []
   // The (account, day) of every partner fact the batch inserted or changed, and of the places
   // changed facts moved away from: what the rollups recount, named in the batch's event.
   const cells = new Set<string>()
   for (const [type, ofType] of rows) {
     const typeRows = [...ofType.values()]
-    moved.push(...(await movedFrom(trx, tenantId, source.id, type, typeRows)))
+    const moved = await movedFrom(trx, tenantId, source.id, type, typeRows)
     const written = await upsertFacts(trx, type, typeRows)
     changed += written.changed
-    for (const c of written.cells) cells.add(`${c.accountId}${CELL_SEP}${c.day}`)
+    for (const c of [...moved, ...written.cells]) cells.add(`${c.accountId}${CELL_SEP}${c.day}`)
   }
-  for (const m of moved) cells.add(`${m.accountId}${CELL_SEP}${m.day}`)
   await linkWaiting(trx, tenantId, source.id, lines, new Date(now).toISOString())
 
   const entries: QuarantineEntry[] = [...failures].map(([i, failure]) => ({

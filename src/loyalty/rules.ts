@@ -1,7 +1,6 @@
-import { Environment } from '@marcbachmann/cel-js'
 import { z } from 'zod'
 import { type Principal, requireAdmin, requireRead } from '../catalog/index.js'
-import { FxmError, minorDigits, newId, parseInput } from '../core/index.js'
+import { compileCelCondition, FxmError, minorDigits, newId, parseInput } from '../core/index.js'
 import { parseJson, toJson } from '../store/index.js'
 import type { ProgramSettings } from './programs.js'
 import { requireProgram } from './programs.js'
@@ -84,35 +83,16 @@ function toRule(row: LoyaltyRuleTable): EarningRule {
   }
 }
 
-const environment = new Environment().registerVariable('fact', 'map').registerVariable('account', 'map')
-
 /** A rule's condition, compiled; an invalid one is an `invalid_input` naming `definition.condition`. */
 export function compileCondition(
   expression: string | undefined,
 ): (vars: { fact: unknown; account: unknown }) => boolean {
   if (!expression) return () => true
-  let program: ReturnType<typeof environment.parse>
-  try {
-    program = environment.parse(expression)
-  } catch (error) {
-    throw FxmError.invalid('definition.condition', `is not valid CEL: ${firstLine(error)}`)
-  }
-  const check = program.check()
-  if (!check.valid)
-    throw FxmError.invalid('definition.condition', `is not valid CEL: ${firstLine(check.error)}`)
-  if (check.type !== 'bool' && check.type !== 'dyn')
-    throw FxmError.invalid('definition.condition', `must be a condition (true or false), not ${check.type}`)
-  return (vars) => {
-    try {
-      return program(vars) === true
-    } catch {
-      return false
-    }
-  }
-}
-
-function firstLine(error: unknown): string {
-  return String((error as { message?: string })?.message ?? error).split('\n')[0] ?? ''
+  return compileCelCondition<{ fact: unknown; account: unknown }>(
+    ['fact', 'account'],
+    expression,
+    'definition.condition',
+  )
 }
 
 /** What a fact is to a rule: the order line's figures. */

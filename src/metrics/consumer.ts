@@ -2,7 +2,7 @@ import { CELL_SEP, FACTS_RECORDED, partnerFactCells, readBatchFacts } from '../h
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
 import { type Cell, recountCells } from './rollup.js'
 import { ALL_ACCOUNTS, type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
-import { readMeasureSettings } from './settings.js'
+import { readRollupSettings } from './settings.js'
 
 /** The outbox consumer name; its cursor is the rollups' progress through harmonize's output. */
 export const METRICS_CONSUMER = 'metrics'
@@ -81,6 +81,6 @@ export async function recountForEvents(trx: StoreHandle, events: DomainEvent[]):
     }
   }
   for (const [tenantId, cells] of byTenant) {
-    await recountCells(trx, tenantId, [...cells.values()], await readMeasureSettings(trx, tenantId))
+    await recountCells(trx, tenantId, [...cells.values()], await readRollupSettings(trx, tenantId))
   }
 }

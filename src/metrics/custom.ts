@@ -1,12 +1,12 @@
-import { Environment } from '@marcbachmann/cel-js'
 import { z } from 'zod'
 import { type Principal, requireRead, requireWrite } from '../catalog/index.js'
-import { FxmError, parseInput } from '../core/index.js'
+import { compileCelCondition, FxmError, parseInput } from '../core/index.js'
 import type { PartnerFact, PartnerFactType } from '../harmonize/index.js'
 import { enqueueJob, type JobHandler } from '../store/index.js'
 import { BUILT_IN_METRICS, type MeasureFact, type MetricDefinition, type MetricSubject } from './catalog.js'
 import { recountMeasure } from './rollup.js'
 import { type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
+import { signalsDb } from './signals/schema.js'
 
 /**
  * Custom metrics: measures a tenant defines through the API without code — a fact type, which of
@@ -120,46 +120,27 @@ export interface CustomMetric {
   updatedAt: string
 }
 
-/** What the rollups count for a custom metric: the value a fact adds, or null when it does not count. */
+/**
+ * What the rollups count for a custom metric: the value a fact adds, or null when it does not count.
+ * `view` is the fact as filters see it (`celFact`), made once per fact for all custom metrics.
+ */
 export interface CustomMeasure {
   measure: string
   fact: PartnerFactType
-  valueOf(fact: PartnerFact): number | null
+  valueOf(fact: PartnerFact, view: Record<string, unknown>): number | null
 }
 
 const db = (handle: StoreHandle) => handle.withTables<CustomMetricTables>()
 
-const environment = new Environment().registerVariable('fact', 'map')
-
-/** A filter compiled; an invalid one is an `invalid_input` naming `filter`. */
+/** A filter compiled; an invalid one is an `invalid_input` naming `filter`. No filter: every fact. */
 function compileFilter(expression: string | null): (fact: Record<string, unknown>) => boolean {
   if (!expression) return () => true
-  let program: ReturnType<typeof environment.parse>
-  try {
-    program = environment.parse(expression)
-  } catch (error) {
-    throw FxmError.invalid('filter', `is not valid CEL: ${firstLine(error)}`)
-  }
-  const check = program.check()
-  if (!check.valid) throw FxmError.invalid('filter', `is not valid CEL: ${firstLine(check.error)}`)
-  if (check.type !== 'bool' && check.type !== 'dyn')
-    throw FxmError.invalid('filter', `must be a condition (true or false), not ${check.type}`)
-  return (fact) => {
-    try {
-      return program({ fact }) === true
-    } catch {
-      // A field the fact lacks, a wrong type: the fact does not count.
-      return false
-    }
-  }
-}
-
-function firstLine(error: unknown): string {
-  return String((error as { message?: string })?.message ?? error).split('\n')[0] ?? ''
+  const passes = compileCelCondition<{ fact: Record<string, unknown> }>(['fact'], expression, 'filter')
+  return (fact) => passes({ fact })
 }
 
 /** The fact as a filter sees it: its business columns in camelCase. */
-function celFact(fact: PartnerFact): Record<string, unknown> {
+export function celFact(fact: PartnerFact): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [column, value] of Object.entries(fact)) {
     if (HIDDEN_COLUMNS.has(column)) continue
@@ -233,8 +214,8 @@ export function customMeasures(metrics: CustomMetric[]): CustomMeasure[] {
     return {
       measure: MEASURE_PREFIX + m.key,
       fact: m.fact,
-      valueOf: (fact) => {
-        if (!passes(celFact(fact))) return null
+      valueOf: (fact, view) => {
+        if (!passes(view)) return null
         if (!column) return 1
         const value = Number((fact as unknown as Record<string, unknown>)[column])
         return Number.isFinite(value) ? value : null
@@ -348,8 +329,7 @@ export async function deleteCustomMetric(
   requireWrite(principal, 'custom metrics', WRITERS)
   return deps.store.transaction(async (trx) => {
     await requireCustom(trx, principal.tenantId, key)
-    const rule = await trx
-      .withTables<{ signal_rules: { tenant_id: string; id: string; metric: string } }>()
+    const rule = await signalsDb(trx)
       .selectFrom('signal_rules')
       .select('id')
       .where('tenant_id', '=', principal.tenantId)

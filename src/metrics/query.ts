@@ -129,13 +129,9 @@ export async function rebuildFigures(deps: MetricsDeps, principal: Principal): P
 }
 
 /** How the tenant's measures are counted (the on-time tolerance); every caller who reads figures may see it. */
-export async function metricSettings(
-  deps: MetricsDeps,
-  principal: Principal,
-): Promise<Pick<MeasureSettings, 'onTimeToleranceDays'>> {
+export async function metricSettings(deps: MetricsDeps, principal: Principal): Promise<MeasureSettings> {
   requireRead(principal)
-  const { onTimeToleranceDays } = await readMeasureSettings(deps.store.db, principal.tenantId)
-  return { onTimeToleranceDays }
+  return readMeasureSettings(deps.store.db, principal.tenantId)
 }
 
 /**

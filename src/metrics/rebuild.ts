@@ -3,7 +3,7 @@ import { partnerFactCells } from '../harmonize/index.js'
 import { lockForTransaction } from '../store/index.js'
 import { type RecountReport, recountCells, rollupLockKey } from './rollup.js'
 import { type MetricsDeps, metricsDb } from './schema.js'
-import { readMeasureSettings } from './settings.js'
+import { readRollupSettings } from './settings.js'
 
 /**
  * Recomputes a tenant's rollups from its facts in one transaction: drops every daily value and
@@ -20,6 +20,6 @@ export async function rebuildMetrics(deps: MetricsDeps, principal: Principal): P
     await lockForTransaction(trx, rollupLockKey(tenantId))
     await metricsDb(trx).deleteFrom('metric_daily').where('tenant_id', '=', tenantId).execute()
     const cells = await partnerFactCells(trx, tenantId)
-    return recountCells(trx, tenantId, cells, await readMeasureSettings(trx, tenantId))
+    return recountCells(trx, tenantId, cells, await readRollupSettings(trx, tenantId))
   })
 }

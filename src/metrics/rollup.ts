@@ -8,7 +8,7 @@ import {
 } from '../harmonize/index.js'
 import { anyOf, engineOf, insertValues, lockForTransaction } from '../store/index.js'
 import { addDays, earlierDay } from './calendar.js'
-import type { CustomMeasure } from './custom.js'
+import { type CustomMeasure, celFact } from './custom.js'
 import { ALL_ACCOUNTS, type StoreHandle } from './schema.js'
 
 /** One account on one day: the unit the rollups are recounted in. */
@@ -264,9 +264,11 @@ class MeasureCounter {
       this.#put(fact.account_id, measure, '', '', fact.day, value)
       if (group) this.#put(fact.account_id, measure, 'product_group', group, fact.day, value)
     }
+    let view: Record<string, unknown> | undefined
     for (const custom of this.#settings.custom ?? []) {
       if (custom.fact !== type) continue
-      const value = custom.valueOf(fact)
+      view ??= celFact(fact)
+      const value = custom.valueOf(fact, view)
       if (value !== null) put(custom.measure, value)
     }
     if (!this.#builtIns) return

@@ -19,15 +19,20 @@ export const measureSettingsSchema = z
 
 const DEFAULTS: MeasureSettings = { onTimeToleranceDays: 0 }
 
-/** A tenant's measure settings, or the defaults (no tolerance), with its custom metrics compiled. */
+/** A tenant's measure settings, or the defaults (no tolerance). */
 export async function readMeasureSettings(db: StoreHandle, tenantId: string): Promise<MeasureSettings> {
   const row = await metricsDb(db)
     .selectFrom('metric_settings')
     .select('on_time_tolerance_days')
     .where('tenant_id', '=', tenantId)
     .executeTakeFirst()
+  return row ? { onTimeToleranceDays: Number(row.on_time_tolerance_days) } : { ...DEFAULTS }
+}
+
+/** What a recount counts by: the measure settings and the tenant's custom metrics, compiled. */
+export async function readRollupSettings(db: StoreHandle, tenantId: string): Promise<MeasureSettings> {
   const custom = customMeasures(await readCustomMetrics(db, tenantId))
-  return { ...(row ? { onTimeToleranceDays: Number(row.on_time_tolerance_days) } : DEFAULTS), custom }
+  return { ...(await readMeasureSettings(db, tenantId)), custom }
 }
 
 /**
