@@ -69,6 +69,8 @@ export interface Benchmark {
   unit: string
   /** The rows (accounts, ...) this benchmark handles when `--rows` is not given, if not the runner's. */
   rows?: { full: number; quick: number }
+  /** Timed repetitions when `--reps` is not given, for benchmarks whose one repetition takes minutes. */
+  reps?: number
   /** Settings that shape the figures beyond `RunOptions` (batch sizes, table shape), for the record. */
   settings: Record<string, string | number>
   /** The paths to measure on one engine; the harness times them and then calls `close`. */

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { Engine } from '../src/store/index.js'
+import { campaignEngine, campaignTimers } from './campaigns.js'
 import { detectSignalsBenchmark } from './detect-signals.js'
 import { type Benchmark, type RunOptions, runBenchmark } from './harness.js'
 import { importCsv } from './import-csv.js'
@@ -23,6 +24,8 @@ const BENCHMARKS: Benchmark[] = [
   detectSignalsBenchmark,
   loyaltyLedger,
   metricsQueries,
+  campaignEngine,
+  campaignTimers,
 ]
 
 const DEFAULTS = { rows: 50_000, reps: 5, warmups: 1 }
@@ -62,10 +65,13 @@ async function main(argv: string[]): Promise<void> {
     `${machine.cpuModel}, ${machine.cores} cores; Node ${machine.node}; SQLite ${machine.sqlite}; PostgreSQL ${machine.postgres}`,
   )
   for (const benchmark of selected) {
-    const sized =
-      values.rows === undefined && benchmark.rows
-        ? { ...options, rows: values.quick ? benchmark.rows.quick : benchmark.rows.full }
-        : options
+    const sized = {
+      ...options,
+      ...(values.rows === undefined && benchmark.rows
+        ? { rows: values.quick ? benchmark.rows.quick : benchmark.rows.full }
+        : {}),
+      ...(values.reps === undefined && !values.quick && benchmark.reps ? { reps: benchmark.reps } : {}),
+    }
     console.log(`\n${benchmark.name}: ${formatOptions(sized)}`)
     const run = await runBenchmark(benchmark, sized, machine)
     console.log(consoleTable(run))

@@ -124,6 +124,8 @@ export async function accountNames(
 /** An account's profile with its group: what earning rules and loyalty pooling read. */
 export interface AccountProfileWithParent extends AccountProfile {
   parentId: string | null
+  /** The user who owns the account (its sales rep or buyer). */
+  ownerId: string | null
 }
 
 /**
@@ -139,7 +141,17 @@ export async function accountProfilesByIds(
   const db = handle.withTables<CatalogTables>()
   const rows = await db
     .selectFrom('accounts')
-    .select(['id', 'name', 'kind', 'industry', 'region', 'size_band', 'attributes', 'parent_id'])
+    .select([
+      'id',
+      'name',
+      'kind',
+      'industry',
+      'region',
+      'size_band',
+      'attributes',
+      'parent_id',
+      'owner_user_id',
+    ])
     .where('tenant_id', '=', tenantId)
     .where((eb) => anyOf(db, eb.ref('id'), ids))
     .execute()
@@ -155,6 +167,7 @@ export async function accountProfilesByIds(
         sizeBand: r.size_band,
         attributes: parseJson<AccountAttributes>(r.attributes),
         parentId: r.parent_id,
+        ownerId: r.owner_user_id,
       },
     ]),
   )

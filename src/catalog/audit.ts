@@ -1,10 +1,11 @@
+import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { newId } from '../core/index.js'
-import { appendEvents, parseJson, toJson } from '../store/index.js'
+import { appendEvents, parseJson, type StoreTables, toJson } from '../store/index.js'
 import { requireAdmin } from './access.js'
 import { decodeCursor, type Page, pageQuerySchema, parseInput, toPage } from './input.js'
 import { describePrincipal, type Principal } from './principal.js'
-import type { AuditLogTable, CatalogDb, CatalogDeps } from './schema.js'
+import type { AuditLogTable, CatalogDb, CatalogDeps, CatalogTables } from './schema.js'
 import { catalogDb } from './schema.js'
 
 /** What an administrative write did, and the past tense its domain event carries. */
@@ -53,21 +54,14 @@ export async function recordChange(
   change: ChangeRecord,
 ): Promise<void> {
   const actor = 'kind' in change.actor ? describePrincipal(change.actor) : change.actor
-  const at = clock.nowIso()
-  await db
-    .insertInto('audit_log')
-    .values({
-      tenant_id: change.tenantId,
-      id: newId('audit', clock.now()),
-      at,
-      actor_type: actor.actorType,
-      actor_id: actor.actorId,
-      action: `${change.entityType}.${change.verb}`,
-      entity_type: change.entityType,
-      entity_id: change.entityId,
-      changes: toJson(change.changes),
-    })
-    .execute()
+  await recordAudit(db, clock, {
+    tenantId: change.tenantId,
+    actor,
+    action: `${change.entityType}.${change.verb}`,
+    entityType: change.entityType,
+    entityId: change.entityId,
+    changes: change.changes,
+  })
   await appendEvents(db, clock, [
     {
       tenantId: change.tenantId,
@@ -77,6 +71,49 @@ export async function recordChange(
       payload: { id: change.entityId, ...actor, changes: change.changes },
     },
   ])
+}
+
+/** One row of the tenant's audit log, as another module writes it for its own entities. */
+export interface AuditRecord {
+  tenantId: string
+  actor: Principal | AuditActor
+  /** `<entity type>.<verb>`: `task.update`. */
+  action: string
+  entityType: string
+  entityId: string
+  /** As in `ChangeRecord`: the fields set, or `{ field: { from, to } }`. Never secrets. */
+  changes: Record<string, unknown>
+}
+
+/**
+ * Writes one audit log row in the caller's transaction, for modules that keep their own entities
+ * (tasks, sources) and append their own domain events.
+ *
+ * @example
+ * await recordAudit(trx, clock, { tenantId, actor: principal, action: 'task.update', entityType: 'task',
+ *   entityId: id, changes: { status: { from: 'open', to: 'done' } } })
+ */
+export async function recordAudit(
+  db: Pick<Kysely<StoreTables>, 'withTables'>,
+  clock: CatalogDeps['clock'],
+  entry: AuditRecord,
+): Promise<void> {
+  const actor = 'kind' in entry.actor ? describePrincipal(entry.actor) : entry.actor
+  await db
+    .withTables<CatalogTables>()
+    .insertInto('audit_log')
+    .values({
+      tenant_id: entry.tenantId,
+      id: newId('audit', clock.now()),
+      at: clock.nowIso(),
+      actor_type: actor.actorType,
+      actor_id: actor.actorId,
+      action: entry.action,
+      entity_type: entry.entityType,
+      entity_id: entry.entityId,
+      changes: toJson(entry.changes),
+    })
+    .execute()
 }
 
 /**

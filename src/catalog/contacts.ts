@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely'
 import { z } from 'zod'
 import { FxmError, newId } from '../core/index.js'
+import type { StoreTables } from '../store/index.js'
 import { requireWrite } from './access.js'
 import { loadVisibleAccount, loadVisibleContact, visibleAccountIds } from './account-visibility.js'
 import { deleteAliasesOf } from './aliases.js'
@@ -14,7 +16,14 @@ import {
   toPage,
 } from './input.js'
 import type { Principal } from './principal.js'
-import { type CatalogDb, type CatalogDeps, type ContactTable, catalogDb, inTransaction } from './schema.js'
+import {
+  type CatalogDb,
+  type CatalogDeps,
+  type CatalogTables,
+  type ContactTable,
+  catalogDb,
+  inTransaction,
+} from './schema.js'
 
 const idSchema = z.string().min(1).max(100)
 const textSchema = z.string().trim().min(1).max(200)
@@ -99,6 +108,28 @@ export async function createContact(
     })
     return contact
   })
+}
+
+/**
+ * The contacts of one account of the tenant, in id order, on any handle (also a transaction). For
+ * FXM's own work, such as addressing a message to a partner: it does not authorise.
+ *
+ * @example
+ * const people = await accountContacts(trx, tenantId, accountId) // [{ id, name, email }, ...]
+ */
+export async function accountContacts(
+  handle: Pick<Kysely<StoreTables>, 'withTables'>,
+  tenantId: string,
+  accountId: string,
+): Promise<Pick<Contact, 'id' | 'name' | 'email'>[]> {
+  return handle
+    .withTables<CatalogTables>()
+    .selectFrom('contacts')
+    .select(['id', 'name', 'email'])
+    .where('tenant_id', '=', tenantId)
+    .where('account_id', '=', accountId)
+    .orderBy('id')
+    .execute()
 }
 
 /** One contact of an account the caller sees; `not_found` otherwise. */

@@ -58,8 +58,16 @@ export {
   revokeApiKey,
   verifyApiKey,
 } from './api-keys.js'
-export { type AuditActor, type AuditEntry, listAudit, listAuditSchema } from './audit.js'
 export {
+  type AuditActor,
+  type AuditEntry,
+  type AuditRecord,
+  listAudit,
+  listAuditSchema,
+  recordAudit,
+} from './audit.js'
+export {
+  accountContacts,
   type Contact,
   createContact,
   createContactSchema,

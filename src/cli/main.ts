@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { fxmVersion } from '../runtime/index.js'
 import { registerApiKeyCommands } from './commands/apikey.js'
+import { registerCampaignCommands } from './commands/campaign.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
 import { registerImportCommand } from './commands/import.js'
@@ -11,6 +12,7 @@ import { registerQuarantineCommands } from './commands/quarantine.js'
 import { registerRunCommands } from './commands/run.js'
 import { registerSignalCommands } from './commands/signals.js'
 import { registerSourceCommands } from './commands/source.js'
+import { registerTaskCommands } from './commands/task.js'
 import { registerTenantCommands } from './commands/tenant.js'
 import { registerUserCommands } from './commands/user.js'
 import { reportError } from './output.js'
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerJobCommands(program)
   registerMetricsCommands(program)
   registerSignalCommands(program)
+  registerCampaignCommands(program)
+  registerTaskCommands(program)
   registerDemoCommand(program)
   registerDoctorCommand(program)
   return program

@@ -29,6 +29,14 @@ export const SETTINGS = {
     env: 'FXM_CONSUMERS',
     doc: 'Outbox consumers a worker keeps caught up, comma-separated (harmonize, metrics, loyalty), or all',
   },
+  smtpUrl: {
+    env: 'FXM_SMTP_URL',
+    doc: 'Mail server for messages to partners, smtp://user:pass@host:587 or smtps://… (unset: e-mails stay queued)',
+  },
+  mailFrom: {
+    env: 'FXM_MAIL_FROM',
+    doc: 'Sender of messages to partners, e.g. "Acme Service <service@acme.de>"',
+  },
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -61,8 +69,17 @@ const configSchema = z
       .string()
       .regex(/^(all|[a-z_]+(,[a-z_]+)*)$/, 'must be "all" or names such as harmonize,metrics')
       .default('all'),
+    smtpUrl: z
+      .string()
+      .regex(/^smtps?:\/\/[^\s]+$/, 'must be an smtp:// or smtps:// URL such as smtp://mail.internal:25')
+      .optional(),
+    mailFrom: z.string().trim().min(3).max(320).optional(),
   })
   .strict()
+  .superRefine((config, ctx) => {
+    if (config.smtpUrl && !config.mailFrom)
+      ctx.addIssue({ code: 'custom', path: ['mailFrom'], message: 'is required with an SMTP URL' })
+  })
 
 export type FxmConfig = Omit<z.output<typeof configSchema>, 'databaseUrl'> & {
   /** Resolved database location: an absolute SQLite file path, `:memory:`, or a postgres:// URL. */

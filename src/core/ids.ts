@@ -30,6 +30,10 @@ export const ID_PREFIXES = {
   rebateSettlement: 'rbs',
   reward: 'rwd',
   redemption: 'rdm',
+  task: 'tsk',
+  message: 'msg',
+  campaign: 'cmp',
+  enrollment: 'enr',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

@@ -343,6 +343,37 @@ export async function readBatchFacts(
 }
 
 /**
+ * The partner facts a harmonize batch inserted or changed, whole and by type, in recording order:
+ * what campaigns trigger on (`fact.order_line`, `fact.feedback`, ...).
+ *
+ * @example
+ * for (const { type, fact } of await readBatchPartnerFacts(trx, tenantId, batchId)) ...
+ */
+export async function readBatchPartnerFacts(
+  db: StoreHandle,
+  tenantId: string,
+  batchId: string,
+  types: readonly PartnerFactType[] = PARTNER_FACT_TYPES,
+): Promise<{ type: PartnerFactType; fact: PartnerFact }[]> {
+  const out: { type: PartnerFactType; fact: PartnerFact }[] = []
+  for (const type of types) {
+    const { rows } = await sql<PartnerFact>`select * from ${sql.table(FACT_TABLES[type])}
+      where tenant_id = ${tenantId} and batch_id = ${batchId} order by id`.execute(db)
+    for (const fact of rows) out.push({ type, fact })
+  }
+  return out
+}
+
+/** The fact types that belong to a partner account, in the order data usually arrives. */
+export const PARTNER_FACT_TYPES: readonly PartnerFactType[] = [
+  'interaction',
+  'order_line',
+  'delivery',
+  'complaint',
+  'feedback',
+]
+
+/**
  * Order lines as stored, those a harmonize batch recorded or those with the given ids: what the
  * loyalty ledger earns points from and reverses them by.
  *

@@ -43,11 +43,13 @@ export {
   FACT_TABLES,
   factDayRange,
   type GroupAvailabilityDay,
+  PARTNER_FACT_TYPES,
   type PartnerFact,
   type PartnerFactType,
   partnerFactCells,
   type RecordedFact,
   readBatchFacts,
+  readBatchPartnerFacts,
   readFactsBetween,
   readOpenComplaints,
   readOrderLines,
@@ -68,6 +70,7 @@ export {
   type RecordMapper,
   type UnknownRefPolicy,
 } from './io.js'
+export { epochToWall, type TimeZone, timeZone, type WallTime } from './mapping/time-zones.js'
 export { getMapping, latestMapping, type Mapping, mapperFor, nativeMapper, putMapping } from './mappings.js'
 export { type AccountMerge, mergeAccounts, mergeAccountsSchema } from './merge.js'
 export { harmonizeMigrations } from './migrations.js'

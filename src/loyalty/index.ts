@@ -27,6 +27,8 @@ export {
   reverse,
 } from './ledger.js'
 export {
+  awardPointsIn,
+  type CampaignAward,
   cancelRedemption,
   confirmRedemption,
   createReward,
@@ -34,8 +36,10 @@ export {
   type HistoryEntry,
   listRewards,
   type MemberBalance,
+  type MemberStanding,
   memberBalance,
   memberHistory,
+  memberStanding,
   type Redemption,
   type Reward,
   redeem,

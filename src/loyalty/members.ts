@@ -129,7 +129,11 @@ async function requireVisibleMember(
   else await loadVisibleAccount(db, principal, memberId)
 }
 
-async function context(deps: LoyaltyDeps, db: StoreHandle, tenantId: string): Promise<LedgerContext> {
+async function context(
+  deps: Pick<LoyaltyDeps, 'clock'>,
+  db: StoreHandle,
+  tenantId: string,
+): Promise<LedgerContext> {
   return {
     tenantId,
     now: deps.clock.nowIso(),
@@ -186,6 +190,44 @@ export async function earnPoints(
   })
 }
 
+/** What a campaign step awards: see `awardPointsIn`. */
+export interface CampaignAward {
+  tenantId: string
+  programId: string
+  memberId: string
+  points: number
+  reason: string
+  /** The campaign step occurrence (`enrollment:step:occurrence`); the same key awards once. */
+  idempotencyKey: string
+  /** The step that awards, recorded as the journal's cause (`campaign_step`). */
+  stepRef: string
+}
+
+/**
+ * Awards points for a campaign step inside the caller's transaction, so the points and the
+ * step's progress commit together: available at once, caused by `campaign_step`, idempotent by
+ * the key (a retried step returns the first journal with `replayed`).
+ *
+ * @example
+ * await awardPointsIn(trx, clock, { tenantId, programId, memberId: accountId, points: 500, reason: 'Welcome', idempotencyKey: 'enr_…:welcome:1', stepRef: 'cmp_…/welcome' })
+ */
+export async function awardPointsIn(
+  trx: StoreHandle,
+  clock: LoyaltyDeps['clock'],
+  award: CampaignAward,
+): Promise<JournalReply> {
+  const program = await activeProgram(trx, award.tenantId, award.programId)
+  const ctx = await context({ clock }, trx, award.tenantId)
+  const { idempotencyKey, tenantId: _t, stepRef, ...request } = award
+  return earn(
+    trx,
+    ctx,
+    program,
+    { memberId: award.memberId, points: award.points, earnedOn: ctx.today, pending: false },
+    { idempotencyKey, request, reason: award.reason, causeType: 'campaign_step', causeId: stepRef },
+  )
+}
+
 /** A member's balance: pending, available, reserved, owed, running totals and what expires soon. */
 export async function memberBalance(
   deps: LoyaltyDeps,
@@ -196,29 +238,55 @@ export async function memberBalance(
   requireRead(principal)
   await requireVisibleMember(deps, principal, memberId)
   const program = await requireProgram(deps.store.db, principal.tenantId, programId)
-  const balance = await readBalance(deps.store.db, principal.tenantId, programId, memberId)
-  const today = await tenantToday(deps.store.db, principal.tenantId, deps.clock)
-  const soon = await loyaltyDb(deps.store.db)
+  const { expiring, ...standing } = await memberStanding(deps, principal.tenantId, programId, memberId, 90)
+  return {
+    memberId,
+    programId,
+    pointsName: program.settings.pointsName,
+    ...standing,
+    expiringIn90Days: expiring,
+  }
+}
+
+/** A member's balance and the available points that expire within a number of days. */
+export interface MemberStanding extends Balance {
+  /** Available points whose lots expire within the days asked (by the tenant's calendar). */
+  expiring: number
+  /** The first day some available points expire within those days, if any do. */
+  nextExpiry: string | null
+}
+
+/**
+ * A member's balance and what expires within `days`, for FXM's own callers (campaign conditions,
+ * reminders), without authorisation.
+ *
+ * @example
+ * const { available, expiring } = await memberStanding(deps, tenantId, programId, accountId, 30)
+ */
+export async function memberStanding(
+  deps: Pick<LoyaltyDeps, 'clock'> & { store: { db: StoreHandle } },
+  tenantId: string,
+  programId: string,
+  memberId: string,
+  days: number,
+): Promise<MemberStanding> {
+  const db = deps.store.db
+  const balance = await readBalance(db, tenantId, programId, memberId)
+  const today = await tenantToday(db, tenantId, deps.clock)
+  const soon = await loyaltyDb(db)
     .selectFrom('loyalty_lots')
     .select((eb) => [
       eb.fn.coalesce(eb.fn.sum<number>('remaining'), eb.val(0)).as('points'),
       eb.fn.min<string>('expires_on').as('first'),
     ])
-    .where('tenant_id', '=', principal.tenantId)
+    .where('tenant_id', '=', tenantId)
     .where('program_id', '=', programId)
     .where('member_id', '=', memberId)
     .where('state', '=', 'available')
     .where('expires_on', '>=', today)
-    .where('expires_on', '<=', addDays(today, 90))
+    .where('expires_on', '<=', addDays(today, days))
     .executeTakeFirstOrThrow()
-  return {
-    memberId,
-    programId,
-    pointsName: program.settings.pointsName,
-    ...balance,
-    expiringIn90Days: Number(soon.points),
-    nextExpiry: soon.first ?? null,
-  }
+  return { ...balance, expiring: Number(soon.points), nextExpiry: soon.first ?? null }
 }
 
 /** A member's journals, newest first, each with its reason and what caused it. */

@@ -105,4 +105,5 @@ export {
   type SumGrouping,
   type SumQuery,
   sumMeasures,
+  tenantMetrics,
 } from './values.js'

@@ -1,7 +1,9 @@
 import { buildServer, type FxmApp, registerJobRoutes } from '../api/index.js'
+import { registerCampaignRoutes } from '../campaigns/index.js'
 import { registerCatalogRoutes, verifyApiKey, verifySession } from '../catalog/index.js'
 import { registerCollectRoutes } from '../collect/index.js'
 import { harmonizeIo, registerHarmonizeRoutes, validateNativeEvent } from '../harmonize/index.js'
+import { registerInboxRoutes } from '../inbox/index.js'
 import {
   pointsEarned,
   registerLoyaltyRoutes,
@@ -49,6 +51,8 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
       (app) => registerTierRoutes(app, { ...deps, pointsEarned }),
       (app) => registerRebateRoutes(app, deps),
       (app) => registerPartnerRoutes(app, { ...deps, pointsEarned }),
+      (app) => registerInboxRoutes(app, deps),
+      (app) => registerCampaignRoutes(app, deps),
     ],
   })
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { createCampaign, listCampaigns, publishCampaign } from '../campaigns/index.js'
 import {
   createApiKey,
   createUser,
@@ -12,7 +13,7 @@ import { FxmError, randomSecret } from '../core/index.js'
 import { batches, type DemoTruth, generateDemoWorld, writeTruth } from '../demo/index.js'
 import { HARMONIZE_CONSUMER } from '../harmonize/index.js'
 import { createProgram, createReward, createRule, listPrograms, putTierScheme } from '../loyalty/index.js'
-import { METRICS_CONSUMER } from '../metrics/index.js'
+import { detectSignals, METRICS_CONSUMER } from '../metrics/index.js'
 import { outboxLag } from '../store/index.js'
 import { DEMO_TENANT } from './bootstrap.js'
 import type { Fxm } from './fxm.js'
@@ -78,7 +79,8 @@ export async function loadDemo(fxm: Fxm, options: DemoLoadOptions): Promise<Demo
   const source =
     (await readSource(fxm.store.db, tenant.id, SOURCE)) ??
     (await createSource(collectDeps, system, { name: SOURCE, kind: 'http', system: SOURCE }))
-  await ensureDemoLoyalty(deps, system)
+  const programId = await ensureDemoLoyalty(deps, system)
+  await ensureDemoCampaigns(deps, system, programId)
   const { apiKey, key } = await createApiKey(deps, system, {
     name: 'demo loader',
     scopes: ['ingest'],
@@ -97,6 +99,8 @@ export async function loadDemo(fxm: Fxm, options: DemoLoadOptions): Promise<Demo
     )
     options.onProgress?.({ sent: totals.sent, phase: 'harmonizing' })
     await caughtUp(fxm)
+    // One detector pass now, so the signals and the campaigns acting on them are there at once.
+    await detectSignals(deps, system, { trigger: 'request' })
   } finally {
     await revokeApiKey(deps, system, apiKey.id)
   }
@@ -112,8 +116,12 @@ const DEMO_PROGRAM = 'Partnerbonus'
  * points: 1 point per EUR of net revenue (pending for 30 days, expiring at the end of the following
  * year), a bonus for big orders, two rewards, and silver and gold tiers by 12-month revenue.
  */
-async function ensureDemoLoyalty(deps: { store: Fxm['store']; clock: Fxm['clock'] }, system: Principal) {
-  if ((await listPrograms(deps, system)).some((p) => p.name === DEMO_PROGRAM)) return
+async function ensureDemoLoyalty(
+  deps: { store: Fxm['store']; clock: Fxm['clock'] },
+  system: Principal,
+): Promise<string> {
+  const existing = (await listPrograms(deps, system)).find((p) => p.name === DEMO_PROGRAM)
+  if (existing) return existing.id
   const program = await createProgram(deps, system, {
     name: DEMO_PROGRAM,
     settings: { pointsName: 'Bonuspunkte', returnWindowDays: 30, expiry: { kind: 'end_of_following_year' } },
@@ -156,6 +164,31 @@ async function ensureDemoLoyalty(deps: { store: Fxm['store']; clock: Fxm['clock'
       },
     ],
   })
+  return program.id
+}
+
+/**
+ * The demo tenant's campaigns, live before the events arrive: the shipped templates that act on
+ * signals (tasks for the sales reps, offers, supplier escalations), the volume-tier nudge and the
+ * expiry reminder. Onboarding is left as a draft: every demo account is new, and the demo would
+ * greet 2,000 of them at once.
+ */
+async function ensureDemoCampaigns(
+  deps: { store: Fxm['store']; clock: Fxm['clock'] },
+  system: Principal,
+  programId: string,
+) {
+  if ((await listCampaigns(deps, system, { limit: 1 })).items.length > 0) return
+  for (const key of [
+    'interest_without_purchase',
+    'supplier_deficiency_escalation',
+    'volume_tier_nudge',
+    'points_expiring',
+  ]) {
+    const campaign = await createCampaign(deps, system, { template: { key } })
+    await publishCampaign(deps, system, campaign.id, {})
+  }
+  await createCampaign(deps, system, { template: { key: 'onboarding', params: { program: programId } } })
 }
 
 type Totals = { sent: number; accepted: number; duplicates: number; rejected: number }

@@ -1,4 +1,10 @@
 import type { JobDetailReader } from '../api/index.js'
+import {
+  CAMPAIGNS_TICK_JOB,
+  campaignJobHandlers,
+  runCampaignsOnce,
+  startCampaignEngine,
+} from '../campaigns/index.js'
 import { purgeExpiredSessions } from '../catalog/index.js'
 import { pullJobHandlers } from '../collect/index.js'
 import { FxmError } from '../core/index.js'
@@ -10,6 +16,7 @@ import {
   replayJobHandlers,
   runHarmonizeOnce,
 } from '../harmonize/index.js'
+import { inboxJobHandlers, type Mailer, smtpMailer } from '../inbox/index.js'
 import {
   LEDGER_DUE_JOB,
   loyaltyJobHandlers,
@@ -47,10 +54,14 @@ export const RECURRING_JOBS: RecurringJob[] = [
   { kind: LEDGER_DUE_JOB, everyMs: 10 * 60_000 },
   TIERS_RECURRING_JOB,
   REBATES_RECURRING_JOB,
+  { kind: CAMPAIGNS_TICK_JOB, everyMs: 60_000 },
 ]
 
-/** Job handlers of every module, by job kind; pulls need the key that opens source credentials. */
-export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
+/**
+ * Job handlers of every module, by job kind; pulls need the key that opens source credentials, and
+ * messages to partners a mailer (without one, e-mail messages wait for a worker that has it).
+ */
+export function jobHandlers(secretKey: Buffer, mailer?: Mailer): Record<string, JobHandler> {
   return {
     ...pullJobHandlers(secretKey),
     ...replayJobHandlers(harmonizeIo()),
@@ -60,6 +71,8 @@ export function jobHandlers(secretKey: Buffer): Record<string, JobHandler> {
     ...loyaltyJobHandlers,
     ...tierJobHandlersWith({ pointsEarned }),
     ...rebateJobHandlers,
+    ...campaignJobHandlers,
+    ...inboxJobHandlers(mailer),
     'maintenance.sweep': async (_job, { store, clock, logger }) => {
       const now = clock.now()
       const jobs = await purgeFinishedJobs(store.db, new Date(now - 7 * DAY).toISOString())
@@ -94,6 +107,7 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
       batchSize: METRICS_BATCH,
     },
     { name: 'loyalty', runOnce: () => runLoyaltyOnce(deps) },
+    { name: 'campaigns', runOnce: () => runCampaignsOnce(deps) },
   ]
   if (fxm.config.consumers === 'all') return all
   const wanted = new Set(fxm.config.consumers.split(','))
@@ -107,12 +121,19 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
 }
 
 /**
- * A worker of a running FXM: runs due jobs, keeps the outbox consumers caught up, and once a minute
- * makes sure each recurring job's current period is scheduled (safe from any number of processes).
+ * A worker of a running FXM: runs due jobs, keeps the outbox consumers caught up, runs the campaign
+ * engine (due enrollments, claimed with leases, so any number of workers share them), and once a
+ * minute makes sure each recurring job's current period is scheduled (safe from any number of processes).
  */
 export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; worker: JobWorker } {
+  const { smtpUrl, mailFrom } = fxm.config
+  const mailer = smtpUrl && mailFrom ? smtpMailer(smtpUrl, mailFrom) : undefined
+  if (!mailer)
+    fxm.logger.warn(
+      'FXM_SMTP_URL is not set: e-mail messages to partners stay queued until a worker with a mail server runs',
+    )
   const worker = new JobWorker(fxm.store, {
-    handlers: jobHandlers(fxm.secretKey),
+    handlers: jobHandlers(fxm.secretKey, mailer),
     clock: fxm.clock,
     logger: fxm.logger.child({ component: 'worker' }),
     concurrency: fxm.config.workerConcurrency,
@@ -120,6 +141,7 @@ export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; 
   })
   let timer: NodeJS.Timeout | undefined
   let consumers: ReturnType<typeof startConsumerLoop> | undefined
+  let engine: ReturnType<typeof startCampaignEngine> | undefined
   const schedule = () =>
     scheduleRecurring(fxm.store, fxm.clock, RECURRING_JOBS).catch((error) =>
       fxm.logger.warn({ err: error }, 'could not schedule recurring jobs'),
@@ -136,11 +158,18 @@ export function createWorker(fxm: Fxm): { start(): void; stop(): Promise<void>; 
         outboxConsumers(fxm),
         fxm.config.pollIntervalMs,
       )
+      engine = startCampaignEngine(
+        { store: fxm.store, clock: fxm.clock },
+        fxm.logger.child({ component: 'campaigns' }),
+        { workerId: worker.workerId },
+      )
     },
     async stop() {
       if (timer) clearInterval(timer)
+      await engine?.stop()
       await consumers?.stop()
       await worker.stop()
+      mailer?.close()
     },
   }
 }

@@ -51,5 +51,5 @@ export {
 export { purgeConsumedEvents, purgeFinishedJobs } from './retention.js'
 export type { JobStatus, StoreTables } from './schema.js'
 export { SQLITE_CACHE_KIB } from './sqlite.js'
-export { type OpenStoreOptions, openStore, redactUrl, type Store } from './store.js'
+export { type OpenStoreOptions, openStore, redactUrl, type Store, withinTransaction } from './store.js'
 export { storeMigrations } from './store-migrations.js'

@@ -115,3 +115,21 @@ export function redactUrl(url: string): string {
     return url
   }
 }
+
+/**
+ * The store as seen from inside one of its transactions: `db` is the transaction, and
+ * `transaction` and `groupTransaction` run their work in it rather than in a new one. Lets a
+ * higher module call a lower module's services as part of its own unit of work (a campaign step
+ * grants a condition and moves on in one commit). Listening and closing stay the store's.
+ *
+ * @example
+ * await store.transaction((trx) => grantCondition({ store: withinTransaction(store, trx), clock }, principal, input))
+ */
+export function withinTransaction(store: Store, trx: Transaction<StoreTables>): Store {
+  return {
+    ...store,
+    db: trx,
+    transaction: (fn) => fn(trx),
+    groupTransaction: (fn) => fn(trx),
+  }
+}
