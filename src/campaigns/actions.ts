@@ -51,16 +51,17 @@ export async function performAction(ctx: ActionContext, step: Step): Promise<Rec
   switch (step.type) {
     case 'award_points': {
       const points = pointsOf(ctx, step)
+      const reason = render(ctx, step, 'reason')
       const reply = await awardPointsIn(ctx.trx, ctx.deps.clock, {
         tenantId,
         programId: step.program,
         memberId: accountId,
         points,
-        reason: render(ctx, step, 'reason'),
+        reason,
         idempotencyKey: ctx.key,
         stepRef: `${ctx.campaign.id}/${step.id}`,
       })
-      return { journalId: reply.journalId, points: reply.points, replayed: reply.replayed }
+      return { journalId: reply.journalId, points: reply.points, reason, replayed: reply.replayed }
     }
     case 'grant_condition': {
       const { condition, created } = await grantCondition(

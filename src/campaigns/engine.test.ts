@@ -97,7 +97,11 @@ describe.each(ENGINES)('campaign engine on %s', (engine) => {
       ['tag', 'acted', null],
       ['tag', 'completed', null],
     ])
-    expect(done.history[1]?.detail).toEqual({ if: 'account.industry == "Bau"', value: true })
+    expect(done.history[1]?.detail).toEqual({
+      if: 'account.industry == "Bau"',
+      value: true,
+      read: { 'account.industry': 'Bau' },
+    })
     expect(done.history[2]?.detail).toMatchObject({ points: 100, replayed: false })
     // Settling again changes nothing: the points stay 100.
     w.deps.clock.advance(DAY)

@@ -8,7 +8,7 @@ import { type ActionContext, dueAt, isWorkingDay, performAction } from './action
 import { workflowScope } from './campaigns.js'
 import { type AccountScope, loadScopes } from './context.js'
 import type { EnrollmentState } from './enroll.js'
-import type { CelScope, Needs } from './expressions.js'
+import { type CelScope, type Needs, valuesRead } from './expressions.js'
 import {
   type CampaignDeps,
   type CampaignTable,
@@ -352,7 +352,11 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
       case 'condition': {
         const value = condition(workflow, `${step.id}.if`, cel)
         next = value ? step.yes : step.no
-        log(step, 'branched', next ?? null, { if: step.if, value })
+        log(step, 'branched', next ?? null, {
+          if: step.if,
+          value,
+          read: read(workflow, `${step.id}.if`, cel),
+        })
         break
       }
       case 'switch': {
@@ -367,7 +371,12 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
           }
         }
         next = chosen >= 0 ? step.cases[chosen]?.next : step.default
-        log(step, 'branched', next ?? null, { case: chosen >= 0 ? chosen : 'default', values })
+        const seen = values.map((_, i) => read(workflow, `${step.id}.cases.${i}`, cel))
+        log(step, 'branched', next ?? null, {
+          case: chosen >= 0 ? chosen : 'default',
+          values,
+          read: Object.assign({}, ...seen),
+        })
         break
       }
       case 'split': {
@@ -499,6 +508,12 @@ function condition(workflow: Workflow, key: string, scope: CelScope): boolean {
   } catch {
     return false
   }
+}
+
+/** The values an expression read, for the history. */
+function read(workflow: Workflow, key: string, scope: CelScope): Record<string, unknown> {
+  const expr = workflow.expressions.get(key)
+  return expr ? valuesRead(expr, scope) : {}
 }
 
 /** A number in [0, 1) fixed by the text: the same enrollment, step and visit always take the same branch. */

@@ -73,6 +73,8 @@ export interface Needs {
 export interface CompiledExpression {
   source: string
   needs: Needs
+  /** The variable paths it reads (`account.industry`, `metrics.revenue`), for the history. */
+  paths: string[]
   /** The value, or throws when it cannot be evaluated for these variables. */
   evaluate(scope: CelScope): unknown
 }
@@ -119,13 +121,36 @@ export function checkExpression(
   if (condition && check.type !== 'bool' && check.type !== 'dyn')
     return { error: `must be a condition (true or false), not a value of type ${check.type}` }
   const needs = { metrics: /\bmetrics\b/.test(source), loyalty: /\bloyalty\b/.test(source) }
+  const paths = [...new Set(source.replace(STRINGS, '""').match(PATHS) ?? [])]
   return {
     compiled: {
       source,
       needs,
+      paths,
       evaluate: (scope) => unwrap(program(scope as unknown as Record<string, unknown>)),
     },
   }
+}
+
+const STRINGS = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g
+const PATHS = /\b(?:event|waited|account|metrics|loyalty|enrollment)(?:\.[A-Za-z_][A-Za-z0-9_]*)+/g
+
+/**
+ * The values of the paths an expression reads, as the history shows why a branch was taken:
+ * `{ "account.industry": "Bau", "metrics.revenue": 620000 }` (undefined ones as null).
+ */
+export function valuesRead(expr: CompiledExpression, scope: CelScope): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const path of expr.paths) {
+    let value: unknown = scope
+    for (const part of path.split('.')) {
+      value =
+        value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined
+      if (value === undefined) break
+    }
+    out[path] = value ?? null
+  }
+  return out
 }
 
 /** CEL integers come back as bigint; FXM speaks numbers. */

@@ -195,3 +195,31 @@ describe('durations and times of day', () => {
     ).toBe('2026-12-31T23:00:00.000Z')
   })
 })
+
+describe('what an expression read', () => {
+  it('lists the paths it reads, not text inside string literals, with their values', async () => {
+    const { checkExpression, valuesRead } = await import('./expressions.js')
+    const result = checkExpression(
+      'account.name == "metrics.revenue" && metrics.revenue > 5 && has(account.attributes.segment)',
+      ['revenue'],
+      true,
+    )
+    if ('error' in result) throw new Error(result.error)
+    expect(result.compiled.paths).toEqual(['account.name', 'metrics.revenue', 'account.attributes.segment'])
+    const scope = {
+      event: {},
+      waited: null,
+      account: { name: 'metrics.revenue', attributes: {} },
+      metrics: { revenue: 9 },
+      loyalty: {},
+      enrollment: {},
+      today: '2026-12-06',
+    }
+    expect(result.compiled.evaluate(scope)).toBe(false)
+    expect(valuesRead(result.compiled, scope)).toEqual({
+      'account.name': 'metrics.revenue',
+      'metrics.revenue': 9,
+      'account.attributes.segment': null,
+    })
+  })
+})

@@ -37,7 +37,8 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
     await database.drop()
   })
 
-  it('loses no step and duplicates no point, message or task after a restart', async () => {
+  /** A tenant with ACCOUNTS accounts enrolled in a campaign of four actions (points, message, task, points). */
+  async function enrolledWorld() {
     const deps = { store, clock: systemClock }
     const tenant = await createTenant(deps, { slug: 'kill', name: 'Kill' })
     const system = systemPrincipal(tenant.id, 'test')
@@ -106,9 +107,19 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
     await publishCampaign(deps, system, campaign.id, {})
     await enrollAccounts(deps, system, campaign.id, { accountIds: accounts })
 
+    return { deps, program }
+  }
+
+  it('loses no step and duplicates no point, message or task after a restart', async () => {
+    const { deps, program } = await enrolledWorld()
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FXM_TEST_DB_URL: database.url, FXM_TEST_LEASE_MS: String(LEASE_MS) },
+      env: {
+        ...process.env,
+        FXM_TEST_DB_URL: database.url,
+        FXM_TEST_LEASE_MS: String(LEASE_MS),
+        FXM_TEST_MODE: 'loop',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''
@@ -142,6 +153,49 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
         if (report.claimed === 0 && (await count(store, completed)) === ACCOUNTS) break
         if (report.claimed === 0) await sleep(100)
       }
+      await expectExactlyOnce(program)
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    }
+  }, 120_000)
+
+  it('shares the work between two worker processes, each enrollment run once', async () => {
+    const { program } = await enrolledWorld()
+    const workers = ['one', 'two'].map((id) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          FXM_TEST_DB_URL: database.url,
+          FXM_TEST_MODE: 'count',
+          FXM_TEST_WORKER_ID: id,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      child.stdout.on('data', (c) => {
+        output += c
+      })
+      child.stderr.on('data', (c) => {
+        output += c
+      })
+      return new Promise<string>((resolve) => child.on('exit', () => resolve(output)))
+    })
+    const outputs = await Promise.all(workers)
+    const claims = outputs.map((o) => Number(/claimed (\d+)/.exec(o)?.[1] ?? Number.NaN))
+    expect(
+      claims.every((n) => n > 0),
+      outputs.join('\n'),
+    ).toBe(true)
+    expect(claims[0]! + claims[1]!).toBe(ACCOUNTS)
+    await expectExactlyOnce(program)
+  }, 120_000)
+
+  async function expectExactlyOnce(program: string) {
+    {
+      const completed = sql<{
+        n: number
+      }>`select count(*) as n from campaign_enrollments where status = 'completed'`
       expect(await count(store, completed)).toBe(ACCOUNTS)
       // Exactly once: 12 points per account, one message and one task each, one journal per award.
       expect(await count(store, sql`select count(*) as n from loyalty_journals where kind = 'earn'`)).toBe(
@@ -158,8 +212,6 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
       expect(
         await count(store, sql`select count(*) as n from campaign_history where outcome = 'acted'`),
       ).toBe(4 * ACCOUNTS)
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     }
-  }, 120_000)
+  }
 })
