@@ -60,6 +60,7 @@ export async function performAction(ctx: ActionContext, step: Step): Promise<Rec
         reason,
         idempotencyKey: ctx.key,
         stepRef: `${ctx.campaign.id}/${step.id}`,
+        today: ctx.today,
       })
       return { journalId: reply.journalId, points: reply.points, reason, replayed: reply.replayed }
     }

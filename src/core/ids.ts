@@ -49,18 +49,54 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${ulid(now)}`
 }
 
-/** A ULID for the given instant. */
+/**
+ * A ULID for the given instant. Within one millisecond the ids of this process count up from a
+ * random start (the ULID spec's monotonic mode), so a burst of ids sorts in creation order and
+ * inserts land next to each other in an index instead of all over it.
+ */
 export function ulid(now: number): string {
-  let time = ''
-  let t = now
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time
-    t = Math.floor(t / 32)
+  if (now !== last.time) {
+    let time = ''
+    let t = now
+    for (let i = 0; i < 10; i++) {
+      time = ALPHABET[t % 32] + time
+      t = Math.floor(t / 32)
+    }
+    const bytes = randomPool(16)
+    // The top digit stays below 16, so counting up within the millisecond never runs out.
+    for (let i = 0; i < 16; i++) last.random[i] = (bytes[pool.offset - 16 + i] ?? 0) % (i === 0 ? 16 : 32)
+    last.time = now
+    last.prefix = time
+  } else {
+    let i = 15
+    while (i >= 0 && last.random[i] === 31) last.random[i--] = 0
+    if (i >= 0) last.random[i] = (last.random[i] ?? 0) + 1
   }
-  const bytes = randomPool(16)
   let random = ''
-  for (let i = 0; i < 16; i++) random += ALPHABET[(bytes[pool.offset - 16 + i] ?? 0) % 32]
-  return time + random
+  for (let i = 0; i < 16; i++) random += ALPHABET[last.random[i] ?? 0]
+  return last.prefix + random
+}
+
+const last = { time: Number.NaN, prefix: '', random: new Array<number>(16).fill(0) }
+
+/**
+ * The first `26 - digits` characters of a block of ULIDs whose last `digits` digits count up from
+ * `0...0` to `Z...Z`: ids for a batch, above every id this process gave out before and below every
+ * one it gives out after, within the millisecond.
+ *
+ * @example
+ * const base = ulidBlock(now, 4) // base + '0000', base + '0001', ...
+ */
+export function ulidBlock(now: number, digits: number): string {
+  ulid(now)
+  let i = 15 - digits
+  while (i >= 0 && last.random[i] === 31) last.random[i--] = 0
+  if (i >= 0) last.random[i] = (last.random[i] ?? 0) + 1
+  let random = ''
+  for (let j = 0; j < 16 - digits; j++) random += ALPHABET[last.random[j] ?? 0]
+  // The block is taken: the next id carries past it.
+  for (let j = 16 - digits; j < 16; j++) last.random[j] = 31
+  return last.prefix + random
 }
 
 // Random bytes fetched 4 KiB at a time: one call into the CSPRNG costs about as much as 4 KiB of output.

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { ulid } from '../core/index.js'
+import { ulidBlock } from '../core/index.js'
 import { anyOf, insertValues, insertValuesReturning } from '../store/index.js'
 import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
 import { dayIn } from './day.js'
@@ -49,7 +49,7 @@ export const FACT_TABLES = {
  * const next = factIds(clock.now()); next() // 'fct_01JDQ3Z5R8M4W2C7K9T6B10000'
  */
 export function factIds(now: number, prefix = 'fct'): () => string {
-  const base = `${prefix}_${ulid(now).slice(0, 22)}`
+  const base = `${prefix}_${ulidBlock(now, 4)}`
   let n = 0
   return () => {
     let counter = ''

@@ -111,7 +111,11 @@ export async function queueMessageIn(
   await loadAccount(trx, tenantId, input.accountId)
   const channel = input.channel ?? 'email'
   const contactId = input.contactId ?? null
-  const addressing = await addressOf(trx, tenantId, input.accountId, contactId)
+  // The portal needs no address; a named contact is still checked to belong to the account.
+  const addressing =
+    channel === 'portal' && contactId === null
+      ? { emails: [], missing: '' }
+      : await addressOf(trx, tenantId, input.accountId, contactId)
   const now = clock.nowIso()
   const recipients = channel === 'email' ? addressing.emails : []
   const status: MessageStatus = channel === 'portal' ? 'sent' : recipients.length > 0 ? 'queued' : 'failed'

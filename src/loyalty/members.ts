@@ -201,6 +201,8 @@ export interface CampaignAward {
   idempotencyKey: string
   /** The step that awards, recorded as the journal's cause (`campaign_step`). */
   stepRef: string
+  /** The tenant's calendar day, when the caller knows it already (a batch of steps). */
+  today?: string
 }
 
 /**
@@ -217,8 +219,10 @@ export async function awardPointsIn(
   award: CampaignAward,
 ): Promise<JournalReply> {
   const program = await activeProgram(trx, award.tenantId, award.programId)
-  const ctx = await context({ clock }, trx, award.tenantId)
-  const { idempotencyKey, tenantId: _t, stepRef, ...request } = award
+  const ctx = award.today
+    ? { tenantId: award.tenantId, now: clock.nowIso(), nowMs: clock.now(), today: award.today }
+    : await context({ clock }, trx, award.tenantId)
+  const { idempotencyKey, tenantId: _t, stepRef, today: _d, ...request } = award
   return earn(
     trx,
     ctx,
