@@ -325,6 +325,7 @@ export const campaignTimers: Benchmark = {
       name: 'FXM engine loop',
       baseline: false,
       reset: async () => {
+        lateness.length = 0
         await sql`delete from campaign_enrollments where id like 'enr_timer%'`.execute(store.db)
         await sql`delete from campaign_history`.execute(store.db)
         firstDue = Date.now() + 1000
@@ -343,8 +344,10 @@ export const campaignTimers: Benchmark = {
         const loop = startCampaignEngine(deps, silentLogger(), { workerId: 'bench' })
         try {
           for (;;) {
-            const { rows } = await sql<{ n: number }>`select count(*) as n from campaign_enrollments
-              where id like 'enr_timer%' and status = 'completed'`.execute(store.db)
+            // The history holds only these timers' lines: counting them costs the engine nothing
+            // (a scan of the million pending enrollments would hold up the connection it shares).
+            const { rows } = await sql<{ n: number }>`select count(*) as n from campaign_history
+              where outcome = 'completed'`.execute(store.db)
             if (Number(rows[0]?.n) >= accounts.length) break
             await new Promise((r) => setTimeout(r, 100))
           }

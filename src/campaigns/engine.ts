@@ -123,10 +123,10 @@ export function forgetCompiledWorkflows(): void {
  * another worker holds are skipped) and runs each from its step until it waits, ends or fails.
  * A tenant's enrollments run in one transaction; when one fails, the batch runs again with each
  * enrollment in a savepoint: the failing one rolls back alone and is retried with backoff (parked
- * after `maxAttempts`), the others commit. Every
- * write of an enrollment checks it still holds the lease, so an enrollment another worker took
- * over after a stall is never advanced twice. Webhook steps call out after the commit and record
- * the result in a transaction of their own.
+ * after `maxAttempts`), the others commit. The transaction first checks which enrollments this
+ * worker still holds (and locks them on PostgreSQL), so one another worker took over after a stall
+ * is never advanced twice; their new states are written in one statement at the end. Webhook steps
+ * call out after the commit and record the result in a transaction of their own.
  *
  * @example
  * while ((await runDueEnrollments(deps, { workerId: 'w1' })).claimed > 0) {}
@@ -787,12 +787,28 @@ async function performCall(
   })
 }
 
-/** The earliest time an enrollment of an active campaign is due, or null: how long the engine may sleep. */
+/**
+ * When the next enrollment the engine could claim falls due (of an active campaign, not leased),
+ * or null: how long the engine may sleep.
+ */
 export async function nextDueAt(db: StoreHandle): Promise<string | null> {
   const row = await campaignsDb(db)
-    .selectFrom('campaign_enrollments')
-    .select((eb) => eb.fn.min('due_at').as('next'))
-    .where('due_at', 'is not', null)
+    .selectFrom('campaign_enrollments as e')
+    .select('e.due_at')
+    .where('e.due_at', 'is not', null)
+    .where('e.status', 'in', ['active', 'waiting'])
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('campaigns as c')
+          .select('c.id')
+          .whereRef('c.tenant_id', '=', 'e.tenant_id')
+          .whereRef('c.id', '=', 'e.campaign_id')
+          .where('c.status', '=', 'active'),
+      ),
+    )
+    .orderBy('e.due_at')
+    .limit(1)
     .executeTakeFirst()
-  return (row?.next as string | null | undefined) ?? null
+  return row?.due_at ?? null
 }

@@ -34,11 +34,14 @@ export function startCampaignEngine(
         if (report.failed + report.parked > 0)
           logger.warn(report, 'campaign steps failed; retrying with backoff')
         if (report.claimed >= batch) continue
+        // The next claimable enrollment: one that fell due since the claim runs at once.
         const next = await nextDueAt(deps.store.db)
         if (next !== null) sleepMs = Math.max(0, Math.min(maxSleep, Date.parse(next) - deps.clock.now()))
-        if (sleepMs === 0 && report.claimed > 0) continue
-        // Due but not claimable (a paused campaign, a lease held elsewhere): do not spin.
-        if (sleepMs === 0) sleepMs = maxSleep
+        if (sleepMs === 0) {
+          if (report.claimed > 0) continue
+          // Due, yet nothing claimed: another worker holds the row a moment; look again shortly.
+          sleepMs = 5
+        }
       } catch (error) {
         logger.error({ err: error }, 'campaign engine run failed; retrying')
       }
