@@ -3,6 +3,7 @@ import { createTestStore, ENGINES, type TestStore } from '../../test/support/eng
 import { createAccount, updateAccount } from '../catalog/index.js'
 import { listMessages, listTasks, updateTask } from '../inbox/index.js'
 import { accountConditions, readBalance } from '../loyalty/index.js'
+import { createRule, detectSignals, runMetricsOnce } from '../metrics/index.js'
 import { appendEvents } from '../store/index.js'
 import { CAMPAIGN_TEST_MIGRATIONS, type CampaignWorld, campaignWorld, ERP, orderLine } from './fixtures.js'
 import { createCampaign, getEnrollment, listEnrollments, publishCampaign, tickCampaigns } from './index.js'
@@ -225,6 +226,52 @@ describe.each(ENGINES)('campaign triggers on %s', (engine) => {
     w.deps.clock.advance(15 * 60_000)
     expect(await tickCampaigns(w.deps, w.a.tenant.id)).toMatchObject({ audienceEntered: 1 })
     expect(await enrollments(id)).toHaveLength(2)
+  })
+
+  it('puts the explanation and numbers of a detected signal beside the task it causes', async () => {
+    w.deps.clock.set('2027-02-01T08:00:00Z')
+    const id = await launch({
+      workflow: {
+        trigger: { type: 'signal', kind: 'threshold' },
+        steps: [
+          {
+            id: 'check',
+            type: 'create_task',
+            assignee: { kind: 'owner' },
+            title: 'Check {{account.name}}',
+            body: '{{event.text.en}}',
+          },
+        ],
+      },
+    })
+    await w.ingest(w.a, ERP, [
+      orderLine('sig-1', 'K-2', '2027-01-20', 2000),
+      orderLine('sig-2', 'K-2', '2027-01-25', 2000),
+    ])
+    while ((await runMetricsOnce(w.deps)) > 0) {}
+    await createRule(w.deps, w.a.as.admin, {
+      name: 'Two orders a month',
+      metric: 'orders',
+      comparator: 'gte',
+      value: 2,
+      windowDays: 30,
+    })
+    await detectSignals(w.deps, w.a.system, {})
+    await w.settle()
+    const [enrollment] = await enrollments(id)
+    expect(enrollment).toMatchObject({
+      accountId: w.ids['K-2'],
+      status: 'completed',
+      trigger: 'metrics.signal.opened',
+    })
+    const task = (await listTasks(w.deps, w.a.as.sales, {})).items.find((t) => t.title === 'Check Kunde K-2')
+    expect(task?.why).toMatchObject({
+      kind: 'threshold',
+      level: 1,
+      text: { en: expect.any(String), de: expect.any(String) },
+    })
+    expect(task?.why?.signalId).toEqual(expect.stringMatching(/^sig_/))
+    expect(task?.body).toBe((task?.why?.text as { en?: string } | undefined)?.en)
   })
 
   it('ends a campaign when its end passes: running enrollments exit', async () => {
