@@ -46,6 +46,7 @@ export interface Campaign {
   endsAt: string | null
   audience: string | null
   reentry: { policy: ReentryPolicy; days: number | null }
+  holdoutPercent: number
   /** The latest published version; 0 before the first publish. */
   version: number
   /** The workflow being edited; published as the next version. */
@@ -76,6 +77,14 @@ const fields = {
     .describe('CEL over account and metrics (last 30 days); absent: every account'),
   reentry: z.enum(REENTRY_POLICIES).describe('once, after_days (with reentryDays) or always'),
   reentryDays: z.number().int().positive().max(3660).nullish(),
+  holdoutPercent: z
+    .number()
+    .int()
+    .min(0)
+    .max(50)
+    .describe(
+      'Percent of entering accounts kept as a control group (by a stable hash of the account): they run the workflow without points, conditions, tasks, messages or webhooks',
+    ),
   workflow: z.unknown().describe('The workflow: { trigger, steps } (see docs/campaigns.md)'),
 }
 
@@ -85,6 +94,7 @@ export const createCampaignSchema = z
     name: fields.name.optional().describe('Required unless a template names it'),
     priority: fields.priority.optional().describe(`${fields.priority.description}; default 0`),
     reentry: fields.reentry.optional().describe(`${fields.reentry.description}; default once`),
+    holdoutPercent: fields.holdoutPercent.default(0),
     workflow: fields.workflow.optional(),
     template: templateRefSchema
       .optional()
@@ -109,6 +119,7 @@ export const updateCampaignSchema = z
     audience: fields.audience,
     reentry: fields.reentry.optional(),
     reentryDays: fields.reentryDays,
+    holdoutPercent: fields.holdoutPercent.optional(),
     workflow: fields.workflow.optional(),
   })
   .strict()
@@ -228,6 +239,7 @@ export async function createCampaign(
       audience: data.audience ?? null,
       reentry: data.reentry,
       reentry_days: data.reentryDays ?? null,
+      holdout_percent: data.holdoutPercent,
       draft: toJson(data.workflow as Record<string, unknown>),
       version: 0,
       schedule_cursor: null,
@@ -280,6 +292,7 @@ export async function updateCampaign(
       audience: data.audience === undefined ? current.audience : data.audience,
       reentry: data.reentry ?? current.reentry,
       reentry_days: data.reentryDays === undefined ? current.reentry_days : data.reentryDays,
+      holdout_percent: data.holdoutPercent ?? current.holdout_percent,
       draft: data.workflow === undefined ? current.draft : toJson(data.workflow as Record<string, unknown>),
       updated_at: deps.clock.nowIso(),
     }
@@ -522,6 +535,7 @@ export function toCampaign(r: CampaignTable): Campaign {
     endsAt: r.ends_at,
     audience: r.audience,
     reentry: { policy: r.reentry, days: r.reentry_days },
+    holdoutPercent: r.holdout_percent,
     version: r.version,
     workflow: parseJson(r.draft),
     createdAt: r.created_at,

@@ -361,6 +361,46 @@ describe.each(ENGINES)('campaign engine on %s', (engine) => {
     expect(Number(done.n)).toBe(40)
   })
 
+  it('keeps a stable control group that runs the workflow without outward actions', async () => {
+    await w.settle()
+    const accounts: string[] = []
+    for (let i = 0; i < 60; i++)
+      accounts.push(
+        (await createAccount(w.deps, w.a.as.admin, { name: `Holdout ${i}`, kind: 'customer' })).id,
+      )
+    const id = await launch(
+      {
+        trigger: { type: 'manual' },
+        steps: [
+          {
+            id: 'points',
+            type: 'award_points',
+            program: w.program,
+            points: 9,
+            reason: 'treated',
+            next: 'tag',
+          },
+          { id: 'tag', type: 'tag', add: ['seen'] },
+        ],
+      },
+      { holdoutPercent: 50 },
+    )
+    await enrollAccounts(w.deps, w.a.as.admin, id, { accountIds: accounts })
+    await w.settle()
+    const list = (await listEnrollments(w.deps, w.a.as.admin, id, { limit: 100 })).items
+    const held = list.filter((e) => e.heldOut)
+    expect(held.length).toBeGreaterThan(15)
+    expect(held.length).toBeLessThan(45)
+    for (const e of list) {
+      const points = (await readBalance(t.store.db, w.a.tenant.id, w.program, e.accountId)).available
+      expect(points).toBe(e.heldOut ? 0 : 9)
+      // Inward steps run for both: the control group is measured the same way.
+      expect((await w.profile(e.accountId)).attributes.tags).toBe('seen')
+    }
+    const sample = await getEnrollment(w.deps, w.a.as.admin, held[0]?.id as string)
+    expect(sample.history.map((h) => h.outcome)).toEqual(['entered', 'held_out', 'acted', 'completed'])
+  })
+
   it('calls a webhook with one idempotency key per step visit, retries a failure, and drops the work of a lost lease', async () => {
     const seen: { key: string | undefined; body: Record<string, unknown> }[] = []
     let answers = [500, 200, 200]

@@ -20,6 +20,15 @@ import {
 } from './schema.js'
 import { ACTIONS, checkWorkflow, type Step, type StepOf, type Workflow } from './workflow.js'
 
+/** Actions a held-out enrollment does not perform: everything a partner or a person would notice. */
+const OUTWARD = new Set<Step['type']>([
+  'award_points',
+  'grant_condition',
+  'create_task',
+  'send_message',
+  'webhook',
+])
+
 /** Enrollments one run claims at most. */
 export const ENGINE_BATCH = 200
 /** How long a claim holds before another worker may take an enrollment over. */
@@ -548,6 +557,12 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
       }
       default: {
         if (!ACTIONS.has(step.type)) throw new FxmError('internal', `Unknown step type ${step.type}`)
+        if (e.held_out === 1 && OUTWARD.has(step.type)) {
+          // The control group goes the same way without being touched.
+          next = step.next
+          log(step, 'held_out', next ?? null, { action: step.type })
+          break
+        }
         const ctx: ActionContext = {
           trx: run.trx,
           deps: run.deps,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { FxmError, newId } from '../core/index.js'
 import { tenantToday } from '../loyalty/index.js'
 import { toJson } from '../store/index.js'
@@ -56,6 +57,17 @@ export interface EnrollmentState {
   calling?: { step: string; occurrence: number }
   /** The event that ended the last wait for one: `waited` in CEL. */
   waited?: Record<string, unknown> | null
+}
+
+/**
+ * Whether an account is in a campaign's control group: a stable hash of campaign and account below
+ * the percentage, so the same account is always in or out of the same campaign, independently of
+ * other campaigns.
+ */
+export function isHeldOut(campaignId: string, accountId: string, percent: number): boolean {
+  if (percent <= 0) return false
+  const draw = createHash('sha256').update(`${campaignId}|${accountId}`).digest().readUInt32BE(0) % 10_000
+  return draw < percent * 100
 }
 
 /** Whether the campaign takes new accounts at `now`: active, published, inside its window. */
@@ -172,7 +184,7 @@ export async function enroll(
         state: toJson(state as unknown as Record<string, unknown>),
         attempts: 0,
         last_error: null,
-        held_out: 0,
+        held_out: isHeldOut(campaign.id, request.accountId, campaign.holdout_percent) ? 1 : 0,
         entered_at: now,
         updated_at: now,
         finished_at: null,

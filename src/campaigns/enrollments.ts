@@ -36,6 +36,8 @@ export interface Enrollment {
   waitingFor: string | null
   attempts: number
   lastError: string | null
+  /** In the control group: runs the workflow without outward actions. */
+  heldOut: boolean
   enteredAt: string
   updatedAt: string
   finishedAt: string | null
@@ -240,6 +242,7 @@ export function toEnrollment(r: EnrollmentTable): Enrollment {
     waitingFor: r.wait_event,
     attempts: r.attempts,
     lastError: r.last_error,
+    heldOut: r.held_out === 1,
     enteredAt: r.entered_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,

@@ -26,6 +26,7 @@ export const campaignMigrations: FxmMigration[] = [
         .addColumn('audience', 'text')
         .addColumn('reentry', 'text', (c) => c.notNull())
         .addColumn('reentry_days', 'integer')
+        .addColumn('holdout_percent', 'integer', (c) => c.notNull())
         .addColumn('draft', sql.raw(t.json), (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
         .addColumn('schedule_cursor', sql.raw(t.timestamp))

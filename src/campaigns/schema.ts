@@ -39,6 +39,8 @@ export interface CampaignTable {
   audience: string | null
   reentry: ReentryPolicy
   reentry_days: number | null
+  /** Percent of accounts kept as a control group: they run the workflow without outward actions. */
+  holdout_percent: number
   /** The workflow being edited (JSON), valid when saved; published as the next version. */
   draft: string
   /** The latest published version; 0 before the first publish. */

@@ -223,3 +223,20 @@ describe('what an expression read', () => {
     })
   })
 })
+
+describe('holdout', () => {
+  it('assigns an account stably and close to the percentage', async () => {
+    const { isHeldOut } = await import('./enroll.js')
+    const ids = Array.from({ length: 10_000 }, (_, i) => `acc_${i}`)
+    const held = ids.filter((id) => isHeldOut('cmp_1', id, 10)).length
+    expect(held).toBeGreaterThan(900)
+    expect(held).toBeLessThan(1100)
+    expect(ids.slice(0, 200).map((id) => isHeldOut('cmp_1', id, 10))).toEqual(
+      ids.slice(0, 200).map((id) => isHeldOut('cmp_1', id, 10)),
+    )
+    expect(ids.some((id) => isHeldOut('cmp_1', id, 0))).toBe(false)
+    // Another campaign draws its own group.
+    const other = ids.filter((id) => isHeldOut('cmp_2', id, 10))
+    expect(other).not.toEqual(ids.filter((id) => isHeldOut('cmp_1', id, 10)))
+  })
+})
