@@ -183,22 +183,9 @@ async function claimDue(deps: CampaignDeps, options: EngineOptions): Promise<Enr
   const now = clock.nowIso()
   const leaseUntil = new Date(clock.now() + (options.leaseMs ?? ENGINE_LEASE_MS)).toISOString()
   const db = campaignsDb(store.db)
-  const due = db
-    .selectFrom('campaign_enrollments as e')
+  const due = claimable(store.db)
     .select(['e.tenant_id', 'e.id'])
-    .where('e.due_at', 'is not', null)
     .where('e.due_at', '<=', now)
-    .where('e.status', 'in', ['active', 'waiting'])
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('campaigns as c')
-          .select('c.id')
-          .whereRef('c.tenant_id', '=', 'e.tenant_id')
-          .whereRef('c.id', '=', 'e.campaign_id')
-          .where('c.status', '=', 'active'),
-      ),
-    )
     .orderBy('e.due_at')
     .limit(options.batchSize ?? ENGINE_BATCH)
     .$if(store.caps.supportsSkipLocked, (q) => q.forUpdate('e').skipLocked())
@@ -263,6 +250,7 @@ async function runTenant(
   // The enrollments this worker still holds. On PostgreSQL they stay locked until the commit, so no
   // other worker takes one over meanwhile (its claim skips locked rows); on SQLite the transaction's
   // write lock does the same. What the loop writes for them needs no further check.
+  const claimedUntil = new Map(enrollments.map((e) => [e.id, e.due_at]))
   const held = new Set(
     (
       await db
@@ -277,11 +265,7 @@ async function runTenant(
         .$if(deps.store.caps.supportsRowLocks, (q) => q.forUpdate())
         .execute()
     )
-      .filter(
-        (r) =>
-          r.lease_owner === options.workerId &&
-          enrollments.some((e) => e.id === r.id && e.due_at === r.due_at),
-      )
+      .filter((r) => r.lease_owner === options.workerId && claimedUntil.get(r.id) === r.due_at)
       .map((r) => r.id),
   )
   const history: EnrollmentHistoryTable[] = []
@@ -802,14 +786,10 @@ async function performCall(
   })
 }
 
-/**
- * When the next enrollment the engine could claim falls due (of an active campaign, not leased),
- * or null: how long the engine may sleep.
- */
-export async function nextDueAt(db: StoreHandle): Promise<string | null> {
-  const row = await campaignsDb(db)
+/** Enrollments the engine may claim once due: running, with a due time, of an active campaign. */
+function claimable(db: StoreHandle) {
+  return campaignsDb(db)
     .selectFrom('campaign_enrollments as e')
-    .select('e.due_at')
     .where('e.due_at', 'is not', null)
     .where('e.status', 'in', ['active', 'waiting'])
     .where((eb) =>
@@ -822,8 +802,13 @@ export async function nextDueAt(db: StoreHandle): Promise<string | null> {
           .where('c.status', '=', 'active'),
       ),
     )
-    .orderBy('e.due_at')
-    .limit(1)
-    .executeTakeFirst()
+}
+
+/**
+ * When the next enrollment the engine could claim falls due (of an active campaign, not leased),
+ * or null: how long the engine may sleep.
+ */
+export async function nextDueAt(db: StoreHandle): Promise<string | null> {
+  const row = await claimable(db).select('e.due_at').orderBy('e.due_at').limit(1).executeTakeFirst()
   return row?.due_at ?? null
 }
