@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import type { Engine } from '../src/store/index.js'
+import { campaignBacktest } from './campaign-backtest.js'
 import { campaignEngine, campaignTimers } from './campaigns.js'
 import { detectSignalsBenchmark } from './detect-signals.js'
 import { type Benchmark, type RunOptions, runBenchmark } from './harness.js'
@@ -26,6 +27,7 @@ const BENCHMARKS: Benchmark[] = [
   metricsQueries,
   campaignEngine,
   campaignTimers,
+  campaignBacktest,
 ]
 
 const DEFAULTS = { rows: 50_000, reps: 5, warmups: 1 }

@@ -1,7 +1,13 @@
 import type { Transaction } from 'kysely'
 import { accountProfilesByIds, systemPrincipal, updateAccount } from '../catalog/index.js'
 import { FxmError } from '../core/index.js'
-import { createTaskIn, queueMessageIn } from '../inbox/index.js'
+import {
+  createTaskIn,
+  type NewMessage,
+  type NewTask,
+  queueMessageIn,
+  resolveAssignee,
+} from '../inbox/index.js'
 import { addDays, awardPointsIn, grantCondition } from '../loyalty/index.js'
 import { getSignal } from '../metrics/index.js'
 import { type StoreTables, withinTransaction } from '../store/index.js'
@@ -80,34 +86,9 @@ export async function performAction(ctx: ActionContext, step: Step): Promise<Rec
       )
       return { conditionId: condition.id, created }
     }
-    case 'create_task': {
-      const { task, created } = await createTaskIn(ctx.trx, ctx.deps.clock, tenantId, {
-        accountId,
-        assignee: step.assignee,
-        title: render(ctx, step, 'title'),
-        body: render(ctx, step, 'body'),
-        why: await whyOf(ctx, step),
-        dueAt: step.dueIn ? dueAt(ctx.deps.clock.now(), step.dueIn, ctx.timeZone) : null,
-        priority: step.priority,
-        origin: origin(ctx, step),
-        idempotencyKey: ctx.key,
-        dedupeKey: `${ctx.campaign.id}:${step.id}:${accountId}`,
-      })
-      return { taskId: task.id, created }
-    }
-    case 'send_message': {
-      const { message, created } = await queueMessageIn(ctx.trx, ctx.deps.clock, tenantId, {
-        accountId,
-        channel: step.channel,
-        kind: step.kind,
-        subject: render(ctx, step, 'subject'),
-        body: render(ctx, step, 'body'),
-        offer: step.offer ?? null,
-        origin: origin(ctx, step),
-        idempotencyKey: ctx.key,
-      })
-      return { messageId: message.id, created }
-    }
+    case 'create_task':
+    case 'send_message':
+      return performOutward(ctx, await prepareOutward(ctx, step))
     case 'set_attribute': {
       const value = typeof step.value === 'string' ? render(ctx, step, 'value') : step.value
       const changed = await changeAttributes(ctx, (attributes) => {
@@ -129,6 +110,83 @@ export async function performAction(ctx: ActionContext, step: Step): Promise<Rec
     }
     default:
       throw new FxmError('internal', `Step ${step.id} of type ${step.type} is not an action`)
+  }
+}
+
+/** A message or task, rendered and addressed, before the governor decides on it. */
+export type OutwardAction =
+  | { action: 'send_message'; channel: 'email' | 'portal'; recipient: string; message: NewMessage }
+  | { action: 'create_task'; channel: 'task'; recipient: string; task: NewTask }
+
+/** Renders a message or task step and resolves who receives it, without writing anything. */
+export async function prepareOutward(
+  ctx: ActionContext,
+  step: StepOf<'send_message'> | StepOf<'create_task'>,
+): Promise<OutwardAction> {
+  const tenantId = ctx.campaign.tenant_id
+  const accountId = ctx.enrollment.account_id
+  if (step.type === 'send_message') {
+    const message: NewMessage = {
+      accountId,
+      channel: step.channel,
+      kind: step.kind,
+      subject: render(ctx, step, 'subject'),
+      body: render(ctx, step, 'body'),
+      offer: step.offer ?? null,
+      origin: origin(ctx, step),
+      idempotencyKey: ctx.key,
+    }
+    return { action: 'send_message', channel: step.channel, recipient: accountId, message }
+  }
+  const account = ctx.scope.account
+  const assignee = await resolveAssignee(ctx.trx, tenantId, step.assignee, {
+    id: accountId,
+    name: String(account.name ?? ''),
+    ownerUserId: typeof account.ownerId === 'string' ? account.ownerId : null,
+  })
+  const task: NewTask = {
+    accountId,
+    assignee: step.assignee,
+    title: render(ctx, step, 'title'),
+    body: render(ctx, step, 'body'),
+    why: await whyOf(ctx, step),
+    dueAt: step.dueIn ? dueAt(ctx.deps.clock.now(), step.dueIn, ctx.timeZone) : null,
+    priority: step.priority,
+    origin: origin(ctx, step),
+    idempotencyKey: ctx.key,
+    dedupeKey: `${ctx.campaign.id}:${step.id}:${accountId}`,
+  }
+  const recipient = assignee.userId ? `user:${assignee.userId}` : `role:${assignee.role}`
+  return { action: 'create_task', channel: 'task', recipient, task }
+}
+
+/** Makes the message or task the governor let through. */
+export async function performOutward(
+  ctx: ActionContext,
+  prepared: OutwardAction,
+): Promise<Record<string, unknown>> {
+  const tenantId = ctx.campaign.tenant_id
+  if (prepared.action === 'send_message') {
+    const { message, created } = await queueMessageIn(ctx.trx, ctx.deps.clock, tenantId, prepared.message)
+    return { messageId: message.id, created }
+  }
+  const { task, created } = await createTaskIn(ctx.trx, ctx.deps.clock, tenantId, prepared.task)
+  return { taskId: task.id, created }
+}
+
+/** What the governor keeps of an action: enough to bundle it into a digest and to tell duplicates. */
+export function contentOf(prepared: OutwardAction): Record<string, unknown> {
+  if (prepared.action === 'send_message') {
+    const m = prepared.message
+    return { kind: m.kind, subject: m.subject, body: m.body, offer: m.offer ?? null }
+  }
+  const t = prepared.task
+  return {
+    title: t.title,
+    body: t.body,
+    assignee: t.assignee,
+    priority: t.priority ?? null,
+    why: t.why ?? null,
   }
 }
 

@@ -14,12 +14,15 @@ import { listPrograms } from '../loyalty/index.js'
 import { appendEvents, parseJson, type Store, toJson } from '../store/index.js'
 import { metricKeysOf } from './context.js'
 import { checkExpression } from './expressions.js'
+import { type Cap, campaignCapsSchema } from './governor/policy.js'
 import {
   CAMPAIGN_STATUSES,
   type CampaignDeps,
   type CampaignStatus,
   type CampaignTable,
   campaignsDb,
+  HOLD_POLICIES,
+  type HoldPolicy,
   REENTRY_POLICIES,
   type ReentryPolicy,
   type StoreHandle,
@@ -47,6 +50,12 @@ export interface Campaign {
   audience: string | null
   reentry: { policy: ReentryPolicy; days: number | null }
   holdoutPercent: number
+  /** What an outward action the governor holds back does. */
+  holdPolicy: HoldPolicy
+  /** The campaign's own caps per recipient, besides the tenant's. */
+  caps: Cap[]
+  /** What its analytics measure in the days after entry, treated against held out. */
+  goalMetric: { metric: string; days: number; dimension: string | null }
   /** The latest published version; 0 before the first publish. */
   version: number
   /** The workflow being edited; published as the next version. */
@@ -85,6 +94,27 @@ const fields = {
     .describe(
       'Percent of entering accounts kept as a control group (by a stable hash of the account): they run the workflow without points, conditions, tasks, messages or webhooks',
     ),
+  holdPolicy: z
+    .enum(HOLD_POLICIES)
+    .describe(
+      'What a message or task the governor holds back (a cap, a higher-priority campaign) does: skip it, defer it until allowed, or bundle it into the recipient’s digest',
+    ),
+  caps: campaignCapsSchema.describe('The campaign’s own caps per recipient: [{ channel, limit, period }]'),
+  goalMetric: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .nullish()
+    .describe('The metric analytics compare between treated and held-out accounts; default revenue'),
+  goalDays: z.number().int().min(1).max(366).describe('Days after entry the goal metric is summed over'),
+  goalDimension: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .nullish()
+    .describe('Limit the goal metric to one dimension value (a product group such as PG-07)'),
   workflow: z.unknown().describe('The workflow: { trigger, steps } (see docs/campaigns.md)'),
 }
 
@@ -95,6 +125,11 @@ export const createCampaignSchema = z
     priority: fields.priority.optional().describe(`${fields.priority.description}; default 0`),
     reentry: fields.reentry.optional().describe(`${fields.reentry.description}; default once`),
     holdoutPercent: fields.holdoutPercent.default(0),
+    holdPolicy: fields.holdPolicy.default('defer'),
+    caps: fields.caps.default([]),
+    goalMetric: fields.goalMetric,
+    goalDays: fields.goalDays.default(60),
+    goalDimension: fields.goalDimension,
     workflow: fields.workflow.optional(),
     template: templateRefSchema
       .optional()
@@ -120,6 +155,11 @@ export const updateCampaignSchema = z
     reentry: fields.reentry.optional(),
     reentryDays: fields.reentryDays,
     holdoutPercent: fields.holdoutPercent.optional(),
+    holdPolicy: fields.holdPolicy.optional(),
+    caps: fields.caps.optional(),
+    goalMetric: fields.goalMetric,
+    goalDays: fields.goalDays.optional(),
+    goalDimension: fields.goalDimension,
     workflow: fields.workflow.optional(),
   })
   .strict()
@@ -240,6 +280,11 @@ export async function createCampaign(
       reentry: data.reentry,
       reentry_days: data.reentryDays ?? null,
       holdout_percent: data.holdoutPercent,
+      hold_policy: data.holdPolicy,
+      caps: JSON.stringify(data.caps),
+      goal_metric: data.goalMetric ?? null,
+      goal_days: data.goalDays,
+      goal_dimension: data.goalDimension ?? null,
       draft: toJson(data.workflow as Record<string, unknown>),
       version: 0,
       schedule_cursor: null,
@@ -293,6 +338,11 @@ export async function updateCampaign(
       reentry: data.reentry ?? current.reentry,
       reentry_days: data.reentryDays === undefined ? current.reentry_days : data.reentryDays,
       holdout_percent: data.holdoutPercent ?? current.holdout_percent,
+      hold_policy: data.holdPolicy ?? current.hold_policy,
+      caps: data.caps === undefined ? current.caps : JSON.stringify(data.caps),
+      goal_metric: data.goalMetric === undefined ? current.goal_metric : data.goalMetric,
+      goal_days: data.goalDays ?? current.goal_days,
+      goal_dimension: data.goalDimension === undefined ? current.goal_dimension : data.goalDimension,
       draft: data.workflow === undefined ? current.draft : toJson(data.workflow as Record<string, unknown>),
       updated_at: deps.clock.nowIso(),
     }
@@ -536,6 +586,9 @@ export function toCampaign(r: CampaignTable): Campaign {
     audience: r.audience,
     reentry: { policy: r.reentry, days: r.reentry_days },
     holdoutPercent: r.holdout_percent,
+    holdPolicy: r.hold_policy,
+    caps: parseJson<Cap[]>(r.caps),
+    goalMetric: { metric: r.goal_metric ?? 'revenue', days: r.goal_days, dimension: r.goal_dimension },
     version: r.version,
     workflow: parseJson(r.draft),
     createdAt: r.created_at,

@@ -101,6 +101,49 @@ export async function runCampaignsOnce(
 }
 
 async function handleTenant(trx: StoreHandle, deps: CampaignDeps, tenantId: string, events: DomainEvent[]) {
+  const plan = await triggerPlan(trx, deps, tenantId)
+  if (!plan) return
+  const triggered: TriggerEvent[] = []
+  for (const event of events) {
+    if (event.type === FACTS_RECORDED) {
+      if (!plan.factsWanted) continue
+      const batchId = String(event.payload.batchId ?? '')
+      for (const { type, fact } of await readBatchPartnerFacts(trx, tenantId, batchId))
+        triggered.push(factEvent(type, fact, event.occurredAt))
+    } else triggered.push(domainEvent(event))
+  }
+  await applyTriggers(trx, deps, tenantId, plan, triggered)
+}
+
+/**
+ * Lets trigger events that did not come through the outbox (a backtest feeds the facts of a past
+ * day) end waits and enroll accounts, exactly as the consumer does with the events it reads.
+ *
+ * @example
+ * await store.transaction((trx) => enrollOnEvents(trx, deps, tenantId, facts.map((f) => factEvent('order_line', f, f.occurred_at))))
+ */
+export async function enrollOnEvents(
+  trx: StoreHandle,
+  deps: CampaignDeps,
+  tenantId: string,
+  events: readonly TriggerEvent[],
+): Promise<void> {
+  const plan = await triggerPlan(trx, deps, tenantId)
+  if (plan) await applyTriggers(trx, deps, tenantId, plan, events)
+}
+
+/** What the tenant's campaigns listen to now: running event and signal campaigns, and the event types enrollments wait for. */
+interface TriggerPlan {
+  live: { campaign: CampaignTable; workflow: Workflow }[]
+  waitedTypes: Set<string>
+  factsWanted: boolean
+}
+
+async function triggerPlan(
+  trx: StoreHandle,
+  deps: CampaignDeps,
+  tenantId: string,
+): Promise<TriggerPlan | null> {
   const db = campaignsDb(trx)
   const now = deps.clock.nowIso()
   const running = (
@@ -128,20 +171,20 @@ async function handleTenant(trx: StoreHandle, deps: CampaignDeps, tenantId: stri
         .execute()
     ).map((r) => r.wait_event as string),
   )
-  if (live.length === 0 && waitedTypes.size === 0) return
+  if (live.length === 0 && waitedTypes.size === 0) return null
   const factsWanted =
     live.some((l) => l.workflow.trigger.type === 'event' && l.workflow.trigger.event.startsWith('fact.')) ||
     [...waitedTypes].some((t) => t.startsWith('fact.'))
+  return { live, waitedTypes, factsWanted }
+}
 
-  const triggered: TriggerEvent[] = []
-  for (const event of events) {
-    if (event.type === FACTS_RECORDED) {
-      if (!factsWanted) continue
-      const batchId = String(event.payload.batchId ?? '')
-      for (const { type, fact } of await readBatchPartnerFacts(trx, tenantId, batchId))
-        triggered.push(factEvent(type, fact, event.occurredAt))
-    } else triggered.push(domainEvent(event))
-  }
+async function applyTriggers(
+  trx: StoreHandle,
+  deps: CampaignDeps,
+  tenantId: string,
+  { live, waitedTypes }: TriggerPlan,
+  triggered: readonly TriggerEvent[],
+) {
   const withAccount = triggered.filter((t) => t.accountId !== null)
   if (withAccount.length === 0) return
 

@@ -4,11 +4,21 @@ import { tenantTimeZone } from '../catalog/index.js'
 import { FxmError } from '../core/index.js'
 import { dayIn, epochToWall, timeZone } from '../harmonize/index.js'
 import { insertValues, parseJson, type StoreTables, toJson } from '../store/index.js'
-import { type ActionContext, dueAt, isWorkingDay, performAction } from './actions.js'
+import {
+  type ActionContext,
+  contentOf,
+  dueAt,
+  isWorkingDay,
+  performAction,
+  performOutward,
+  prepareOutward,
+} from './actions.js'
 import { workflowScope } from './campaigns.js'
 import { type AccountScope, loadScopes } from './context.js'
 import type { EnrollmentState } from './enroll.js'
 import { type CelScope, type Needs, valuesRead } from './expressions.js'
+import { GovernorSession } from './governor/governor.js'
+import { readPolicy } from './governor/policy.js'
 import {
   type CampaignDeps,
   type CampaignTable,
@@ -268,9 +278,26 @@ async function runTenant(
       .filter((r) => r.lease_owner === options.workerId && claimedUntil.get(r.id) === r.due_at)
       .map((r) => r.id),
   )
+  // Campaigns of higher priority act first, so they win the caps of the recipients they share.
+  const ordered = [...enrollments].sort(
+    (a, b) => (campaigns.get(b.campaign_id)?.priority ?? 0) - (campaigns.get(a.campaign_id)?.priority ?? 0),
+  )
   const history: EnrollmentHistoryTable[] = []
   const outcomes: EnrollmentTable[] = []
-  for (const e of enrollments) {
+  const governed: { session: GovernorSession | null } = { session: null }
+  const governor = async () => {
+    governed.session ??= await GovernorSession.open(
+      trx,
+      tenantId,
+      await readPolicy(trx, tenantId),
+      zone,
+      nowMs,
+      enrollments.map((e) => e.account_id),
+      deps.store.caps.supportsRowLocks,
+    )
+    return governed.session
+  }
+  for (const e of ordered) {
     if (!held.has(e.id)) {
       report.lost++
       continue
@@ -279,12 +306,13 @@ async function runTenant(
     const workflow = workflows.get(`${e.campaign_id}/${e.version}`) as Workflow | Error
     const state = parseJson<EnrollmentState>(e.state)
     const lines: EnrollmentHistoryTable[] = []
+    const mark = governed.session?.mark() ?? 0
     if (guarded) await sql`savepoint fxm_enrollment`.execute(trx)
     try {
       if (workflow instanceof Error) throw workflow
       const scope = scopes.get(e.account_id)
       if (!scope) throw new FxmError('not_found', `Account ${e.account_id} no longer exists`)
-      const run = { trx, deps, campaign, workflow, scope, today, zone, nowMs, lines }
+      const run: Run = { trx, deps, campaign, workflow, scope, today, zone, nowMs, lines, governor }
       const outcome = await advance(run, e, state)
       outcomes.push(afterRun(deps, options, e, state, outcome))
       if (guarded) await sql`release savepoint fxm_enrollment`.execute(trx)
@@ -293,6 +321,7 @@ async function runTenant(
       if (outcome.call) calls.push({ ...outcome.call, enrollment: e, state })
     } catch (error) {
       if (!guarded) throw new RetryGuarded(String(error))
+      governed.session?.undoTo(mark)
       await sql`rollback to savepoint fxm_enrollment`.execute(trx)
       await sql`release savepoint fxm_enrollment`.execute(trx)
       const parked = await recordFailure(
@@ -316,6 +345,7 @@ async function runTenant(
     outcomes.map(enrollmentValues),
     SAVE_OUTCOMES,
   )
+  await governed.session?.flush()
   for (let i = 0; i < history.length; i += HISTORY_CHUNK)
     await db
       .insertInto('campaign_history')
@@ -374,6 +404,8 @@ interface Run {
   zone: string
   nowMs: number
   lines: EnrollmentHistoryTable[]
+  /** The batch's governor session, opened when the first message or task asks. */
+  governor: () => Promise<GovernorSession>
 }
 
 /** Runs an enrollment from its step until it waits, ends, or reaches a webhook (called after the commit). */
@@ -445,7 +477,10 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
         break
       }
       case 'split': {
-        const draw = stableFraction(`${e.id}:${step.id}:${occurrence}`)
+        // Fixed by what the enrollment is, not by its random id: a backtest draws the same twice.
+        const draw = stableFraction(
+          `${e.campaign_id}:${e.account_id}:${e.trigger_key}:${step.id}:${occurrence}`,
+        )
         const total = step.branches.reduce((s, b) => s + b.weight, 0)
         let acc = 0
         let chosen = step.branches.length - 1
@@ -558,6 +593,52 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
           today: run.today,
           timeZone: run.zone,
         }
+        if (step.type === 'send_message' || step.type === 'create_task') {
+          const prepared = await prepareOutward(ctx, step)
+          const session = await run.governor()
+          const verdict = await session.decide(
+            {
+              campaign: run.campaign,
+              enrollmentId: e.id,
+              stepId: step.id,
+              action: prepared.action,
+              channel: prepared.channel,
+              recipient: prepared.recipient,
+              accountId: e.account_id,
+              zone: zoneOf(run.scope.account, run.zone),
+              content: contentOf(prepared),
+            },
+            run.deps.store.caps.supportsRowLocks,
+          )
+          if (resuming) state.waiting = undefined
+          if (verdict.decision === 'deferred') {
+            state.waiting = { step: step.id, since: now }
+            log(step, 'deferred', null, {
+              reason: verdict.reason,
+              until: verdict.releaseAt,
+              decision: verdict.id,
+            })
+            return {
+              status: 'waiting',
+              stepId: step.id,
+              dueAt: verdict.releaseAt,
+              waitEvent: null,
+              exitReason: null,
+              steps,
+            }
+          }
+          next = step.next
+          if (verdict.decision === 'sent') {
+            const detail = await performOutward(ctx, prepared)
+            log(step, 'acted', next ?? null, { ...detail, decision: verdict.id })
+          } else
+            log(step, verdict.decision, next ?? null, {
+              reason: verdict.reason,
+              decision: verdict.id,
+              ...(verdict.decision === 'bundled' ? { digestId: verdict.digestId } : {}),
+            })
+          break
+        }
         const detail = await performAction(ctx, step)
         next = step.next
         log(step, 'acted', next ?? null, detail)
@@ -568,6 +649,19 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
       return { status: 'completed', stepId: step.id, dueAt: null, waitEvent: null, exitReason: null, steps }
     }
     stepId = next
+  }
+}
+
+/** The account's own time zone (attribute `timeZone`), when it names a valid one; else the tenant's. */
+function zoneOf(account: Record<string, unknown>, fallback: string): string {
+  const attributes = account.attributes as Record<string, unknown> | undefined
+  const name = attributes?.timeZone
+  if (typeof name !== 'string' || name === '') return fallback
+  try {
+    timeZone(name)
+    return name
+  } catch {
+    return fallback
   }
 }
 

@@ -12,6 +12,7 @@ import { metricsMigrations, scorecardMigrations, signalMigrations } from '../met
 import { type FxmMigration, type Store, storeMigrations } from '../store/index.js'
 import { runCampaignsOnce } from './consumer.js'
 import { type EngineReport, runDueEnrollments } from './engine.js'
+import { OPEN_POLICY, setGovernorPolicy } from './governor/policy.js'
 import { campaignMigrations } from './migrations.js'
 
 /** Every migration a campaign test needs (campaigns reach into catalog, metrics, loyalty and inbox). */
@@ -88,6 +89,8 @@ export async function campaignWorld(store: Store): Promise<CampaignWorld> {
   for (const a of (await listAccounts(w.deps, w.a.system, { limit: 100 })).items)
     ids[a.name.replace(/^(Kunde|Lieferant) /, '')] = a.id
   const program = (await createProgram(w.deps, w.a.as.admin, { name: 'Partner points' })).id
+  // Engine tests see every action go out; the governor's own tests set their policy.
+  await setGovernorPolicy(w.deps, w.a.as.admin, OPEN_POLICY)
   return {
     ...w,
     ids,

@@ -8,8 +8,29 @@
  * the audience, or by hand; each enrollment is pinned to its version and runs durably in the
  * database: the engine claims due enrollments with a lease, runs each until it waits, and every
  * action carries an idempotency key (enrollment, step, visit) down to the ledger, the task and the
- * message, so a step run twice acts once. Every step is in the enrollment's history.
+ * message, so a step run twice acts once. Every step is in the enrollment's history. Analytics count
+ * what enrollments did per step and compare treated with held-out accounts on a goal metric; a
+ * publish can be previewed (who would move where) without writing anything.
  */
+export {
+  analyticsQuerySchema,
+  type CampaignAnalytics,
+  type CampaignDaily,
+  campaignAnalytics,
+  campaignDaily,
+  type DayFigures,
+  dailyQuerySchema,
+  type Figures,
+  type StepFigures,
+} from './analytics.js'
+export { analyticsCsv, dailyCsv } from './analytics-csv.js'
+export {
+  type BacktestOptions,
+  type BacktestReport,
+  backtestCampaign,
+  backtestInputSchema,
+  MAX_BACKTEST_DAYS,
+} from './backtest.js'
 export {
   CAMPAIGN_CREATED,
   CAMPAIGN_PUBLISHED,
@@ -48,8 +69,18 @@ export {
   listEnrollments,
   resumeEnrollment,
 } from './enrollments.js'
+export { type GoalGroup, MIN_GROUP_SIZE, type Uplift } from './goal-values.js'
+export {
+  DEFAULT_POLICY,
+  type GovernorPolicy,
+  getGovernorPolicy,
+  governorPolicySchema,
+  OPEN_POLICY,
+  setGovernorPolicy,
+} from './governor/policy.js'
 export { CAMPAIGNS_TICK_JOB, campaignJobHandlers, type TickReport, tickCampaigns } from './jobs.js'
 export { campaignMigrations } from './migrations.js'
+export { type MovePreview, type PublishPreview, previewPublish, type RunningStep } from './publish-preview.js'
 export { registerCampaignRoutes } from './routes.js'
 export { type EngineLoopOptions, startCampaignEngine } from './runner.js'
 export {
@@ -59,4 +90,12 @@ export {
   type EnrollmentStatus,
 } from './schema.js'
 export { CAMPAIGN_TEMPLATES, type CampaignTemplate } from './templates.js'
+export {
+  type Interval,
+  type MeanDifference,
+  rateDifference,
+  sampleOf,
+  tQuantile,
+  welchDifference,
+} from './uplift.js'
 export { checkWorkflow, STEP_TYPES, TRIGGER_EVENTS, type Workflow } from './workflow.js'

@@ -8,6 +8,7 @@ import { loadScopes, metricKeysOf } from './context.js'
 import { workflowOf } from './engine.js'
 import { type EnrollReport, enroll, isRunning } from './enroll.js'
 import { checkExpression } from './expressions.js'
+import { sendDueDigests } from './governor/digests.js'
 import { type CampaignDeps, type CampaignTable, campaignsDb, type StoreHandle } from './schema.js'
 
 /** The recurring job that ends campaigns past their end, fires schedules and lets accounts enter audiences. */
@@ -22,6 +23,8 @@ export interface TickReport {
   scheduled: number
   audienceEntered: number
   audienceLeft: number
+  /** Governor digests sent (bundled messages and tasks whose period ended). */
+  digests: number
 }
 
 /**
@@ -35,7 +38,7 @@ export interface TickReport {
  * await tickCampaigns(deps, tenantId)
  */
 export async function tickCampaigns(deps: CampaignDeps, tenantId: string): Promise<TickReport> {
-  const report: TickReport = { ended: 0, scheduled: 0, audienceEntered: 0, audienceLeft: 0 }
+  const report: TickReport = { ended: 0, scheduled: 0, audienceEntered: 0, audienceLeft: 0, digests: 0 }
   const campaigns = await campaignsDb(deps.store.db)
     .selectFrom('campaigns')
     .selectAll()
@@ -164,6 +167,7 @@ export async function tickCampaigns(deps: CampaignDeps, tenantId: string): Promi
       })
     }
   }
+  report.digests = await sendDueDigests(deps, tenantId)
   return report
 }
 
@@ -241,7 +245,10 @@ export const campaignJobHandlers: Record<string, JobHandler> = {
       if (signal.aborted) break
       try {
         const report = await tickCampaigns(deps, tenant.id)
-        if (report.ended + report.scheduled + report.audienceEntered + report.audienceLeft > 0)
+        if (
+          report.ended + report.scheduled + report.audienceEntered + report.audienceLeft + report.digests >
+          0
+        )
           logger.info({ tenant: tenant.slug, ...report }, 'campaign tick done')
       } catch (error) {
         failure ??= error

@@ -128,4 +128,99 @@ export const campaignMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    name: '20261208_61_governor',
+    async up(db, caps) {
+      const t = caps.types
+      // What a held-back action does, the campaign's own caps, and the goal its analytics measure.
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('hold_policy', 'text', (c) => c.notNull().defaultTo('defer'))
+        .execute()
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('caps', sql.raw(t.json), (c) => c.notNull().defaultTo('[]'))
+        .execute()
+      await db.schema.alterTable('campaigns').addColumn('goal_metric', 'text').execute()
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('goal_days', 'integer', (c) => c.notNull().defaultTo(60))
+        .execute()
+      await db.schema.alterTable('campaigns').addColumn('goal_dimension', 'text').execute()
+
+      await db.schema
+        .createTable('governor_policies')
+        .addColumn('tenant_id', 'text', (c) => c.notNull().primaryKey())
+        .addColumn('policy', sql.raw(t.json), (c) => c.notNull())
+        .addColumn('updated_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('governor_decisions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('campaign_id', 'text', (c) => c.notNull())
+        .addColumn('enrollment_id', 'text', (c) => c.notNull())
+        .addColumn('step_id', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('release_at', sql.raw(t.timestamp))
+        .addColumn('digest_id', 'text')
+        .addColumn('equivalence', 'text', (c) => c.notNull())
+        .addColumn('detail', sql.raw(t.json), (c) => c.notNull())
+        .addPrimaryKeyConstraint('governor_decisions_pk', ['tenant_id', 'id'])
+        .execute()
+      // Caps and arbitration: what a recipient received on a channel since a time.
+      await db.schema
+        .createIndex('governor_decisions_recipient')
+        .on('governor_decisions')
+        .columns(['tenant_id', 'recipient', 'channel', 'at'])
+        .execute()
+      // The decisions of one enrollment; a campaign's by day.
+      await db.schema
+        .createIndex('governor_decisions_enrollment')
+        .on('governor_decisions')
+        .columns(['tenant_id', 'enrollment_id'])
+        .execute()
+      await db.schema
+        .createIndex('governor_decisions_campaign')
+        .on('governor_decisions')
+        .columns(['tenant_id', 'campaign_id', 'at'])
+        .execute()
+
+      await db.schema
+        .createTable('governor_digests')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text')
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('period', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('due_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('items', 'integer', (c) => c.notNull())
+        .addColumn('created_at', sql.raw(t.timestamp), (c) => c.notNull())
+        .addColumn('sent_at', sql.raw(t.timestamp))
+        .addColumn('result', sql.raw(t.json))
+        .addPrimaryKeyConstraint('governor_digests_pk', ['tenant_id', 'id'])
+        .execute()
+      // One open digest per recipient, channel and period.
+      await db.schema
+        .createIndex('governor_digests_open')
+        .on('governor_digests')
+        .columns(['tenant_id', 'recipient', 'channel', 'period'])
+        .unique()
+        .execute()
+      await sql`create index governor_digests_due on governor_digests (due_at) where status = 'open'`.execute(
+        db,
+      )
+    },
+  },
 ]

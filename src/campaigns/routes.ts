@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { type FxmApp, principalOf } from '../api/index.js'
 import { requireRead } from '../catalog/index.js'
+import { registerCampaignAnalyticsRoutes } from './analytics-routes.js'
 import {
   createCampaign,
   createCampaignSchema,
@@ -25,7 +26,13 @@ import {
   listEnrollmentsSchema,
   resumeEnrollment,
 } from './enrollments.js'
-import { CAMPAIGN_STATUSES, type CampaignDeps, ENROLLMENT_STATUSES, REENTRY_POLICIES } from './schema.js'
+import {
+  CAMPAIGN_STATUSES,
+  type CampaignDeps,
+  ENROLLMENT_STATUSES,
+  HOLD_POLICIES,
+  REENTRY_POLICIES,
+} from './schema.js'
 import { CAMPAIGN_TEMPLATES } from './templates.js'
 
 const instant = z.string().describe('ISO-8601 UTC instant')
@@ -44,6 +51,13 @@ const campaignReply = z.object({
   audience: z.string().nullable(),
   reentry: z.object({ policy: z.enum(REENTRY_POLICIES), days: z.number().int().nullable() }),
   holdoutPercent: z.number().int().describe('Percent of entering accounts kept as a control group'),
+  holdPolicy: z.enum(HOLD_POLICIES).describe('What a message or task the governor holds back does'),
+  caps: z
+    .array(z.object({ channel: z.string(), limit: z.number().int(), period: z.string() }))
+    .describe('The campaign’s own caps per recipient'),
+  goalMetric: z
+    .object({ metric: z.string(), days: z.number().int(), dimension: z.string().nullable() })
+    .describe('What analytics compare between treated and held-out accounts in the days after entry'),
   version: z.number().int().describe('The latest published version; 0 before the first publish'),
   workflow: z.unknown().describe('The draft workflow, published as the next version'),
   createdAt: instant,
@@ -103,6 +117,7 @@ const WRITE = 'Administrators, analysts and API keys with write scope.'
  * routes: [(app) => registerCampaignRoutes(app, deps)]
  */
 export function registerCampaignRoutes(app: FxmApp, deps: CampaignDeps): void {
+  registerCampaignAnalyticsRoutes(app, deps)
   app.get(
     '/v1/campaigns',
     {

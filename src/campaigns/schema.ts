@@ -24,6 +24,14 @@ export type ReentryPolicy = (typeof REENTRY_POLICIES)[number]
 export const ENROLLMENT_STATUSES = ['active', 'waiting', 'completed', 'exited', 'parked'] as const
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number]
 
+/** What a held-back outward action does. */
+export const HOLD_POLICIES = ['skip', 'defer', 'digest'] as const
+export type HoldPolicy = (typeof HOLD_POLICIES)[number]
+
+/** What the governor decided for one outward action. */
+export const GOVERNOR_DECISIONS = ['sent', 'deferred', 'skipped', 'bundled', 'deduplicated'] as const
+export type GovernorDecision = (typeof GOVERNOR_DECISIONS)[number]
+
 export interface CampaignTable {
   tenant_id: string
   id: string
@@ -41,6 +49,16 @@ export interface CampaignTable {
   reentry_days: number | null
   /** Percent of accounts kept as a control group: they run the workflow without outward actions. */
   holdout_percent: number
+  /** What an outward action the governor holds back does: skip it, defer it until allowed, or bundle it into a digest. */
+  hold_policy: HoldPolicy
+  /** JSON `CampaignCap[]`: the campaign's own caps per recipient, besides the tenant's. */
+  caps: string
+  /** The metric its analytics compare between treated and held-out accounts (default revenue). */
+  goal_metric: string | null
+  /** Days after entry the goal metric is summed over. */
+  goal_days: number
+  /** A dimension value the goal metric is limited to (a product group), or null for all. */
+  goal_dimension: string | null
   /** The workflow being edited (JSON), valid when saved; published as the next version. */
   draft: string
   /** The latest published version; 0 before the first publish. */
@@ -116,12 +134,71 @@ export interface CampaignAudienceTable {
   since: string
 }
 
+/** A tenant's governor policy (JSON `GovernorPolicy`); without a row the defaults apply. */
+export interface GovernorPolicyTable {
+  tenant_id: string
+  policy: string
+  updated_at: string
+  updated_by: string
+}
+
+/** One decision of the governor on an outward action: the log behind caps, arbitration and analytics. */
+export interface GovernorDecisionTable {
+  tenant_id: string
+  id: string
+  at: string
+  campaign_id: string
+  enrollment_id: string
+  step_id: string
+  /** `send_message` or `create_task`. */
+  action: string
+  /** `email` or `portal` for messages; `task` for tasks; `digest` rows record a digest sent. */
+  channel: string
+  /** Who receives it: the account id for messages; `user:<id>` or `role:<role>` for tasks. */
+  recipient: string
+  account_id: string
+  priority: number
+  decision: GovernorDecision
+  /** Why it was held: `cap:<scope>:<channel>:<period>`, `quiet_hours`, `non_working_day`, `outside_working_hours`, `outranked`, `duplicate`. */
+  reason: string | null
+  /** Deferred: when the step runs again. */
+  release_at: string | null
+  /** Bundled: the digest it went into; sent by a digest: that digest. */
+  digest_id: string | null
+  /** Equal for equivalent actions (same recipient, channel and content): deduplication. */
+  equivalence: string
+  /** JSON: what the action would say (subject, body, title, offer) and the counts behind a hold. */
+  detail: string
+}
+
+/** A bundle of held-back actions for one recipient, channel and period, sent once when due. */
+export interface GovernorDigestTable {
+  tenant_id: string
+  id: string
+  recipient: string
+  account_id: string | null
+  channel: string
+  /** The period it bundles: a day `2026-12-07` or an ISO week `2026-W50`. */
+  period: string
+  /** `open` while it collects, `sent` when its message or task was made. */
+  status: 'open' | 'sent'
+  due_at: string
+  items: number
+  created_at: string
+  sent_at: string | null
+  /** JSON: the message or task it made. */
+  result: string | null
+}
+
 export type CampaignTables = {
   campaigns: CampaignTable
   campaign_versions: CampaignVersionTable
   campaign_enrollments: EnrollmentTable
   campaign_history: EnrollmentHistoryTable
   campaign_audience: CampaignAudienceTable
+  governor_policies: GovernorPolicyTable
+  governor_decisions: GovernorDecisionTable
+  governor_digests: GovernorDigestTable
 }
 
 export type CampaignsDb = Kysely<StoreTables & CampaignTables>

@@ -34,6 +34,8 @@ export const ID_PREFIXES = {
   message: 'msg',
   campaign: 'cmp',
   enrollment: 'enr',
+  governorDecision: 'gvd',
+  digest: 'dgs',
 } as const
 
 export type IdKind = keyof typeof ID_PREFIXES

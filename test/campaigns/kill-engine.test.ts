@@ -6,8 +6,10 @@ import { CAMPAIGN_TEST_MIGRATIONS } from '../../src/campaigns/fixtures.js'
 import {
   createCampaign,
   enrollAccounts,
+  OPEN_POLICY,
   publishCampaign,
   runDueEnrollments,
+  setGovernorPolicy,
 } from '../../src/campaigns/index.js'
 import { createTenant, systemPrincipal } from '../../src/catalog/index.js'
 import { systemClock } from '../../src/core/index.js'
@@ -43,6 +45,7 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
     const tenant = await createTenant(deps, { slug: 'kill', name: 'Kill' })
     const system = systemPrincipal(tenant.id, 'test')
     const program = (await createProgram(deps, system, { name: 'Points' })).id
+    await setGovernorPolicy(deps, system, OPEN_POLICY)
     const accounts = Array.from({ length: ACCOUNTS }, (_, i) => `acc_kill${String(i).padStart(18, '0')}`)
     const now = new Date().toISOString()
     await store.transaction((trx) =>

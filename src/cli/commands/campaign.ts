@@ -1,15 +1,22 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import {
+  analyticsCsv,
   CAMPAIGN_TEMPLATES,
+  type CampaignAnalytics,
+  campaignAnalytics,
+  campaignDaily,
   createCampaign,
+  dailyCsv,
   endCampaign,
   enrollAccounts,
   getCampaign,
   getEnrollment,
   listCampaigns,
   listEnrollments,
+  type PublishPreview,
   pauseCampaign,
+  previewPublish,
   publishCampaign,
   resumeCampaign,
   updateCampaign,
@@ -25,7 +32,10 @@ const HELP = `
 A campaign file is the JSON body of POST /v1/campaigns: { name, goal, priority, audience, reentry,
 reentryDays, startsAt, endsAt, workflow: { trigger, steps } } (see docs/campaigns.md). A workflow
 is checked when it is saved; every problem names its step. "publish" makes the draft the live
-version; running enrollments stay on theirs unless --move from:to names waiting steps to move.
+version; running enrollments stay on theirs unless --move from:to names waiting steps to move;
+--dry-run shows who would move where and whether the draft checks, without publishing. "stats"
+shows what the enrollments did per step and the uplift of treated over held-out accounts on the
+goal metric (--daily: day by day; --csv: as CSV).
 
 Examples:
   fxm campaign templates
@@ -33,6 +43,9 @@ Examples:
   fxm campaign create --tenant acme --file nudge.json
   fxm campaign validate --tenant acme --file nudge.json
   fxm campaign publish cmp_01... --tenant acme --move wait:wait_2
+  fxm campaign publish cmp_01... --tenant acme --move wait:wait_2 --dry-run
+  fxm campaign stats cmp_01... --tenant acme --from 2026-07-01
+  fxm campaign stats cmp_01... --tenant acme --daily --csv > daily.csv
   fxm campaign enroll cmp_01... --tenant acme --account acc_01... --account acc_02...
   fxm campaign enrollments cmp_01... --tenant acme --status parked
   fxm campaign history enr_01... --tenant acme`
@@ -200,19 +213,70 @@ export function registerCampaignCommands(program: Command): void {
       'move enrollments waiting in step "from" to step "to" of the new version; repeat',
       collect,
     )
-    .action(async (id: string, o: { tenant: string; move?: string[] }, command: Command) => {
-      await withFxm(command.optsWithGlobals(), async (fxm) => {
-        const move = (o.move ?? []).map((m) => {
-          const [from, to] = m.split(':')
-          if (!from || !to) throw FxmError.invalid('--move', `${m} is not from:to`)
-          return { from, to }
+    .option('--dry-run', 'only show what publishing would do (exits 1 when it would fail)')
+    .option('--json', 'with --dry-run: print JSON')
+    .action(
+      async (
+        id: string,
+        o: { tenant: string; move?: string[]; dryRun?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        await withFxm(command.optsWithGlobals(), async (fxm) => {
+          const move = (o.move ?? []).map((m) => {
+            const [from, to] = m.split(':')
+            if (!from || !to) throw FxmError.invalid('--move', `${m} is not from:to`)
+            return { from, to }
+          })
+          if (o.dryRun) {
+            const preview = await previewPublish(deps(fxm), await cli(fxm, o.tenant), id, { move })
+            if (o.json) print(preview)
+            else printPreview(preview)
+            if (!preview.publishable) process.exitCode = 1
+            return
+          }
+          const result = await publishCampaign(deps(fxm), await cli(fxm, o.tenant), id, { move })
+          process.stdout.write(
+            `published version ${result.version}; moved ${result.moved} waiting enrollments\n`,
+          )
         })
-        const result = await publishCampaign(deps(fxm), await cli(fxm, o.tenant), id, { move })
-        process.stdout.write(
-          `published version ${result.version}; moved ${result.moved} waiting enrollments\n`,
-        )
-      })
-    })
+      },
+    )
+
+  campaign
+    .command('stats <id>')
+    .description('Analytics: per step, actions, holds, points, and the uplift over the held-out group')
+    .requiredOption('--tenant <slug>', 'tenant')
+    .option('--from <day>', 'first entry day (with --daily: first day), yyyy-MM-dd in the tenant time zone')
+    .option('--to <day>', 'last day, inclusive (default today)')
+    .option(
+      '--daily',
+      'day by day instead: entries, actions, holdout skips, governor decisions, ends, points',
+    )
+    .option('--csv', 'print CSV')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        id: string,
+        o: { tenant: string; from?: string; to?: string; daily?: boolean; csv?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        await withFxm(command.optsWithGlobals(), async (fxm) => {
+          const principal = await cli(fxm, o.tenant)
+          const window = { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }
+          if (o.daily) {
+            const daily = await campaignDaily(deps(fxm), principal, id, window)
+            if (o.csv) process.stdout.write(dailyCsv(daily))
+            else if (o.json) print(daily)
+            else printRows(daily.days.map(dayRow), false)
+            return
+          }
+          const stats = await campaignAnalytics(deps(fxm), principal, id, window)
+          if (o.csv) process.stdout.write(analyticsCsv(stats))
+          else if (o.json) print(stats)
+          else printStats(stats)
+        })
+      },
+    )
 
   for (const [verb, run, what] of [
     ['pause', pauseCampaign, 'Pause: nothing enters, running enrollments hold'],
@@ -315,4 +379,91 @@ export function registerCampaignCommands(program: Command): void {
         )
       })
     })
+}
+
+const sum = (counts: Record<string, number>) => Object.values(counts).reduce((n, v) => n + v, 0)
+const holds = (governor: Record<string, number>) => sum(governor) - (governor.sent ?? 0)
+
+function dayRow(d: Awaited<ReturnType<typeof campaignDaily>>['days'][number]) {
+  return {
+    day: d.day,
+    entered: d.entered,
+    held_out: d.enteredHeldOut,
+    acted: sum(d.acted),
+    skipped: d.skippedForHoldout,
+    holds: holds(d.governor),
+    completed: d.completed,
+    exited: d.exited,
+    points: d.points,
+  }
+}
+
+function printStats(a: CampaignAnalytics): void {
+  const t = a.totals
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  out(`${a.name} (${a.campaignId}), entries ${a.from ?? 'from the start'} to ${a.to}`)
+  out(
+    `${t.entered} entered (${t.heldOut} held out); ${t.active} active, ${t.waiting} waiting, ${t.parked} parked, ` +
+      `${t.completed} completed, ${t.exited} exited; ${t.points} points; goal reached ${t.goalReached ?? '-'}`,
+  )
+  printRows(
+    a.steps.map((s) => ({
+      step: s.stepId,
+      type: s.stepType,
+      entered: s.entered,
+      held_out: s.heldOut,
+      active: s.active,
+      waiting: s.waiting,
+      completed: s.completed,
+      exited: s.exited,
+      parked: s.parked,
+      acted: sum(s.actions),
+      skipped: s.skippedForHoldout,
+      holds: holds(s.governor),
+      points: s.points,
+    })),
+    false,
+  )
+  for (const h of a.holds) out(`held back: ${h.count} ${h.decision} (${h.reason ?? 'no reason'})`)
+  const u = a.uplift
+  const goal = `${u.metric}${u.dimension ? ` of ${u.dimension}` : ''} over ${u.days} days`
+  const matured = `matured ${u.matured.treated} treated, ${u.matured.heldOut} held out; running ${u.running.treated + u.running.heldOut}`
+  const d = u.difference
+  if (!d) {
+    out(`uplift on ${goal}: none (${u.reason}); ${matured}`)
+    return
+  }
+  const round = (v: number) => Math.round(v * 100) / 100
+  const relative = u.relative === null ? '' : `, ${round(u.relative * 100)} %`
+  out(
+    `uplift on ${goal}: ${round(d.value)} per account [95 % CI ${round(d.low)} to ${round(d.high)}]${relative}; ` +
+      `treated mean ${round(u.treated?.mean ?? 0)}, held out ${round(u.heldOut?.mean ?? 0)}; ${matured}`,
+  )
+  const r = u.reachedRate
+  if (r)
+    out(
+      `goal-reached rate difference ${round(r.value * 100)} points [95 % CI ${round(r.low * 100)} to ${round(r.high * 100)}]`,
+    )
+}
+
+function printPreview(p: PublishPreview): void {
+  const out = (line: string) => process.stdout.write(`${line}\n`)
+  out(
+    `version ${p.currentVersion} -> ${p.nextVersion}: ${p.publishable ? 'would publish' : 'would NOT publish'}`,
+  )
+  for (const i of p.issues) out(`error ${i.field}: ${i.message}`)
+  for (const w of p.warnings) out(`warning ${w.field}: ${w.message}`)
+  printRows(
+    p.running.map((r) => ({
+      version: r.version,
+      step: r.stepId,
+      type: r.stepType,
+      active: r.active,
+      waiting: r.waiting,
+      moves_to: r.moveTo ?? '',
+      moving: r.moving,
+    })),
+    false,
+  )
+  out(`${p.moving} would move; ${p.staying} stay on their version`)
 }
