@@ -128,4 +128,25 @@ describe.each(ENGINES)('campaign routes on %s', (engine) => {
     expect((await call('other', 'GET', `/v1/enrollments/${items[0]?.id}`)).status).toBe(404)
     expect((await call('other', 'GET', '/v1/campaigns')).json.items).toEqual([])
   })
+
+  it('reads and changes the governor policy (administrators only) and lists its decisions per tenant', async () => {
+    const read = await call('sales', 'GET', '/v1/governor/policy')
+    expect(read.status).toBe(200)
+    expect(read.json).toMatchObject({ dedupeDays: expect.any(Number), workingDays: expect.any(Array) })
+    expect((await call('analyst', 'PATCH', '/v1/governor/policy', { dedupeDays: 3 })).status).toBe(403)
+    const bad = await call('admin', 'PATCH', '/v1/governor/policy', {
+      quietHours: { from: '25:00', to: '07:00' },
+    })
+    expect(bad.status).toBe(400)
+    expect(bad.json.errors?.[0]?.field).toBe('body.quietHours.from')
+    const changed = await call('admin', 'PATCH', '/v1/governor/policy', { dedupeDays: 3 })
+    expect(changed.json).toMatchObject({ dedupeDays: 3, updatedAt: expect.any(String) })
+    // Another tenant keeps its own (the defaults).
+    expect((await call('other', 'GET', '/v1/governor/policy')).json).toMatchObject({ updatedAt: null })
+    const mine = await call('admin', 'GET', '/v1/governor/decisions?decision=sent')
+    expect(mine.status).toBe(200)
+    const theirs = await call('other', 'GET', '/v1/governor/decisions')
+    expect(theirs.json.items).toEqual([])
+    await call('admin', 'PATCH', '/v1/governor/policy', { dedupeDays: 0 })
+  })
 })

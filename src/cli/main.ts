@@ -4,6 +4,7 @@ import { registerApiKeyCommands } from './commands/apikey.js'
 import { registerCampaignCommands } from './commands/campaign.js'
 import { registerDemoCommand } from './commands/demo.js'
 import { registerDoctorCommand } from './commands/doctor.js'
+import { registerGovernorCommands } from './commands/governor.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerJobCommands } from './commands/job.js'
 import { registerMetricsCommands } from './commands/metrics.js'
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerMetricsCommands(program)
   registerSignalCommands(program)
   registerCampaignCommands(program)
+  registerGovernorCommands(program)
   registerTaskCommands(program)
   registerDemoCommand(program)
   registerDoctorCommand(program)

@@ -95,7 +95,8 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
       }
     const sent = await messagesOf('K-1')
     const perDay = new Map<string, number>()
-    for (const m of sent) perDay.set(m.created_at.slice(0, 10), (perDay.get(m.created_at.slice(0, 10)) ?? 0) + 1)
+    for (const m of sent)
+      perDay.set(m.created_at.slice(0, 10), (perDay.get(m.created_at.slice(0, 10)) ?? 0) + 1)
     expect(Math.max(...perDay.values())).toBe(1)
     // Three a week: Monday, Tuesday and Wednesday of each week.
     expect([...perDay.keys()]).toEqual([
@@ -130,10 +131,9 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
     }
     const all = await decisions()
     expect(all.filter((d) => d.campaign_id === capped && d.decision === 'sent')).toHaveLength(1)
-    expect(all.filter((d) => d.campaign_id === capped && d.decision === 'skipped').map((d) => d.reason)).toEqual([
-      'cap:campaign:portal:day',
-      'cap:campaign:portal:day',
-    ])
+    expect(
+      all.filter((d) => d.campaign_id === capped && d.decision === 'skipped').map((d) => d.reason),
+    ).toEqual(['cap:campaign:portal:day', 'cap:campaign:portal:day'])
     expect(all.filter((d) => d.campaign_id === free && d.decision === 'sent')).toHaveLength(3)
   })
 
@@ -157,7 +157,9 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
     expect(await messagesOf('K-1')).toHaveLength(1)
 
     // An account in New York: 16:30 there, so it goes out at once.
-    await updateAccount(w.deps, w.a.as.admin, w.ids['K-2'] as string, { attributes: { timeZone: 'America/New_York' } })
+    await updateAccount(w.deps, w.a.as.admin, w.ids['K-2'] as string, {
+      attributes: { timeZone: 'America/New_York' },
+    })
     w.deps.clock.set('2026-03-28T20:30:00Z')
     await enter(id, 'K-2')
     await w.settle()
@@ -181,11 +183,16 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
     for (const id of ids) await enter(id, 'K-1')
     await w.settle()
     const tasks = async () =>
-      (await sql<{ created_at: string }>`select created_at from inbox_tasks order by created_at`.execute(t.store.db))
-        .rows
+      (
+        await sql<{ created_at: string }>`select created_at from inbox_tasks order by created_at`.execute(
+          t.store.db,
+        )
+      ).rows
     expect(await tasks()).toHaveLength(2)
     const deferred = (await decisions()).filter((d) => d.decision === 'deferred')
-    expect(deferred).toMatchObject([{ reason: 'cap:assignee:task:day', release_at: '2026-12-11T23:00:00.000Z' }])
+    expect(deferred).toMatchObject([
+      { reason: 'cap:assignee:task:day', release_at: '2026-12-11T23:00:00.000Z' },
+    ])
     // At midnight the cap has room, but it is Saturday: Monday 08:00 CET.
     w.deps.clock.set('2026-12-11T23:00:00Z')
     await w.settle()
@@ -227,7 +234,10 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
   })
 
   it('bundles held-back messages into one digest per account and day, sent the next morning within the cap', async () => {
-    await policy({ caps: [{ channel: 'any', limit: 1, period: 'day' }], digest: { period: 'day', at: '09:00' } })
+    await policy({
+      caps: [{ channel: 'any', limit: 1, period: 'day' }],
+      digest: { period: 'day', at: '09:00' },
+    })
     const first = await launch({ type: 'send_message' })
     const bundled = await launch({ type: 'send_message' }, { holdPolicy: 'digest' })
     w.deps.clock.set('2026-12-08T09:00:00Z')
@@ -273,7 +283,9 @@ describe.each(ENGINES)('campaign governor on %s', (engine) => {
     expect((await decisions()).map((d) => d.decision)).toEqual(['sent', 'deduplicated', 'sent'])
     expect(await messagesOf('K-1')).toHaveLength(2)
     // The history of the enrollment says so.
-    const enrollment = (await listEnrollments(w.deps, w.a.as.admin, b, { accountId: w.ids['K-1'] })).items.at(-1)
+    const enrollment = (await listEnrollments(w.deps, w.a.as.admin, b, { accountId: w.ids['K-1'] })).items.at(
+      -1,
+    )
     expect(enrollment?.status).toBe('completed')
   })
 })
