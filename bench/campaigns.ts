@@ -172,8 +172,8 @@ export const campaignEngine: Benchmark = {
         if (Number(rows[0]?.n) !== n) throw new Error(`raw path finished ${rows[0]?.n} of ${n}`)
       },
     }
-    const engine: TimedPath = {
-      name: 'FXM campaign engine',
+    const enginePath = (name: string, governor: boolean): TimedPath => ({
+      name,
       baseline: false,
       reset: async () => {
         for (const table of [
@@ -185,6 +185,7 @@ export const campaignEngine: Benchmark = {
           'loyalty_journals',
           'inbox_messages',
           'outbox_events',
+          'governor_decisions',
         ])
           await sql`delete from ${sql.table(table)}`.execute(store.db)
         if (store.engine === 'postgres') await sql`vacuum analyze`.execute(store.db)
@@ -213,9 +214,9 @@ export const campaignEngine: Benchmark = {
             ),
           )
         }
-        while ((await runDueEnrollments(deps, { workerId: 'bench' })).claimed > 0) {}
+        while ((await runDueEnrollments(deps, { workerId: 'bench', governor })).claimed > 0) {}
         clock.advance(DAY)
-        while ((await runDueEnrollments(deps, { workerId: 'bench' })).claimed > 0) {}
+        while ((await runDueEnrollments(deps, { workerId: 'bench', governor })).claimed > 0) {}
       },
       verify: async () => {
         const { rows } = await sql<{ n: number }>`select count(*) as n from campaign_enrollments
@@ -225,9 +226,20 @@ export const campaignEngine: Benchmark = {
         const messages = await sql<{ n: number }>`select count(*) as n from inbox_messages`.execute(store.db)
         if (Number(messages.rows[0]?.n) !== n)
           throw new Error(`${messages.rows[0]?.n} messages for ${n} accounts`)
+        const decided = await sql<{ n: number }>`select count(*) as n from governor_decisions
+          where decision = 'sent'`.execute(store.db)
+        if (Number(decided.rows[0]?.n) !== (governor ? n : 0))
+          throw new Error(`${decided.rows[0]?.n} governor decisions for ${n} messages`)
       },
+    })
+    return {
+      paths: [
+        raw,
+        enginePath('FXM campaign engine', true),
+        enginePath('FXM campaign engine without governor', false),
+      ],
+      close: () => store.close(),
     }
-    return { paths: [raw, engine], close: () => store.close() }
   },
 }
 

@@ -1,14 +1,32 @@
 import { createHash } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Command } from 'commander'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import {
+  createTestDatabase,
+  createTestStore,
+  ENGINES,
+  type TestDatabase,
+  type TestStore,
+} from '../../test/support/engines.js'
 import { buildServer, type FxmApp } from '../api/index.js'
 import { type SeededTenant, seedTenant } from '../catalog/fixtures.js'
-import { aliasKeyOf, type IdentityDb, lookupAliases, type Principal } from '../catalog/index.js'
-import { fixedClock, silentLogger } from '../core/index.js'
+import {
+  aliasKeyOf,
+  createAccount,
+  type IdentityDb,
+  lookupAliases,
+  type Principal,
+} from '../catalog/index.js'
+import { buildProgram, main } from '../cli/main.js'
+import { fixedClock, loadConfig, silentLogger } from '../core/index.js'
 import { generateDemoWorld } from '../demo/index.js'
 import type { HarmonizeSource } from '../harmonize/index.js'
 import { runMetricsOnce } from '../metrics/index.js'
+import { type Fxm, openFxm } from '../runtime/index.js'
 import { CAMPAIGN_TEST_MIGRATIONS, type CampaignWorld, campaignWorld, ERP, orderLine } from './fixtures.js'
 import {
   campaignAnalytics,
@@ -19,6 +37,7 @@ import {
   previewPublish,
   publishCampaign,
   registerCampaignRoutes,
+  runDueEnrollments,
   updateCampaign,
 } from './index.js'
 import { campaignsDb } from './schema.js'
@@ -255,6 +274,15 @@ describe.each(ENGINES)('campaign analytics on %s', (engine) => {
       '',
     ])
 
+    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> }
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/campaigns/{id}/analytics',
+        '/v1/campaigns/{id}/analytics/daily',
+        '/v1/campaigns/{id}/publish/preview',
+      ]),
+    )
+
     for (const path of ['analytics', 'analytics/daily'])
       expect(
         (await fetch(`${base}/v1/campaigns/${campaignId}/${path}`, { headers: auth('other') })).status,
@@ -425,6 +453,7 @@ describe.each(ENGINES)('campaign uplift on the demo world on %s', (engine) => {
       name: 'Summer nudge',
       holdoutPercent: 50,
       goalDays: 28,
+      goalDimension: 'PG-01',
       workflow: { trigger: { type: 'manual' }, steps: [{ id: 'tag', type: 'tag', add: ['nudged'] }] },
     })
     await publishCampaign(w.deps, demo.as.admin, campaign.id, {})
@@ -448,6 +477,7 @@ describe.each(ENGINES)('campaign uplift on the demo world on %s', (engine) => {
     const placebo = (await campaignAnalytics(w.deps, demo.as.analyst, campaign.id)).uplift
     expect(placebo).toMatchObject({
       metric: 'revenue',
+      dimension: 'PG-01',
       matured: { treated: treated.length, heldOut: heldOut.length },
       running: { treated: 0, heldOut: 0 },
       reason: null,
@@ -486,6 +516,84 @@ describe.each(ENGINES)('campaign uplift on the demo world on %s', (engine) => {
     expect(uplift.treated?.reachedRate).toBe(1)
     expect(uplift.reachedRate?.low).toBeGreaterThan(0)
     expect(uplift.relative).toBeCloseTo(effect.value / (uplift.heldOut?.mean as number), 9)
+  })
+})
+
+describe.each(ENGINES)('fxm campaign stats and publish --dry-run on %s', (engine) => {
+  let db: TestDatabase
+  let fxm: Fxm
+  let id: string
+  beforeAll(async () => {
+    db = await createTestDatabase(engine)
+    const dir = mkdtempSync(join(tmpdir(), 'fxm-analytics-'))
+    const config = loadConfig({ FXM_DATABASE_URL: db.url, FXM_DATA_DIR: dir, FXM_LOG_LEVEL: 'silent' })
+    fxm = await openFxm(config, { migrate: true, logger: silentLogger() })
+    const deps = { store: fxm.store, clock: fxm.clock }
+    const acme = await seedTenant(deps, 'acme')
+    const account = await createAccount(deps, acme.as.admin, { name: 'Kunde K-1' })
+    const workflow = {
+      trigger: { type: 'manual' },
+      steps: [{ id: 'wait', type: 'wait', duration: { days: 2 } }],
+    }
+    id = (await createCampaign(deps, acme.as.admin, { name: 'Patience', workflow })).id
+    await publishCampaign(deps, acme.as.admin, id, {})
+    await enrollAccounts(deps, acme.as.admin, id, { accountIds: [account.id] })
+    await runDueEnrollments(deps, { workerId: 'cli-test' })
+  })
+  afterAll(async () => {
+    await fxm.close()
+    await db.drop()
+  })
+
+  async function fxmCommand(...args: string[]) {
+    let out = ''
+    process.exitCode = undefined
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out += String(chunk)
+      return true
+    })
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    await main(['node', 'fxm', '--database', db.url, '--log-level', 'silent', 'campaign', ...args])
+    vi.restoreAllMocks()
+    const code = process.exitCode ?? 0
+    process.exitCode = undefined
+    return { code, out }
+  }
+
+  it('prints the analytics, their CSV, the daily series, and a publish dry run that writes nothing', async () => {
+    const stats = await fxmCommand('stats', id, '--tenant', 'acme')
+    expect(stats.code).toBe(0)
+    expect(stats.out).toContain('1 entered (0 held out); 0 active, 1 waiting')
+    expect(stats.out).toContain(
+      'uplift on revenue over 60 days: none (no enrollment has finished its goal window yet); matured 0 treated',
+    )
+    const csv = await fxmCommand('stats', id, '--tenant', 'acme', '--csv')
+    expect(csv.out).toContain('step,wait,wait,waiting,,1,count\r\n')
+    const daily = await fxmCommand('stats', id, '--tenant', 'acme', '--daily', '--json')
+    expect(JSON.parse(daily.out).days.at(-1)).toMatchObject({ entered: 1 })
+
+    const dry = await fxmCommand('publish', id, '--tenant', 'acme', '--move', 'wait:later', '--dry-run')
+    expect(dry.code).toBe(1)
+    expect(dry.out).toContain('version 1 -> 2: would NOT publish')
+    expect(dry.out).toContain('error move.0.to: the new version has no step later')
+    expect(dry.out).toContain('warning workflow: the draft is the same as version 1')
+    expect(dry.out).toContain('1 would move; 0 stay on their version')
+    // Nothing was published: a second dry run still goes from version 1.
+    expect((await fxmCommand('publish', id, '--tenant', 'acme', '--dry-run')).out).toContain('version 1 -> 2')
+    let help = ''
+    const quiet = (command: Command) => {
+      command.exitOverride().configureOutput({ writeOut: (text) => (help += text), writeErr: () => {} })
+      for (const sub of command.commands) quiet(sub)
+    }
+    const program = buildProgram()
+    quiet(program)
+    await expect(program.parseAsync(['node', 'fxm', 'campaign', 'stats', '--help'])).rejects.toMatchObject({
+      code: 'commander.helpDisplayed',
+    })
+    expect(help).toContain('--daily')
+    expect(help).toContain('--csv')
+    const still = await fxmCommand('stats', id, '--tenant', 'acme', '--json')
+    expect(JSON.parse(still.out).steps[0]).toMatchObject({ stepId: 'wait', waiting: 1 })
   })
 })
 

@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import {
   type CatalogTables,
+  findByNaturalKey,
   getTenant,
+  type IdentityDb,
   type Principal,
   productGroupNames,
   requireRead,
@@ -290,20 +292,27 @@ async function upliftFor(
   const header = { metric: key, unit: metric?.unit ?? '', days: campaign.goal_days, dimension }
   if (!metric)
     return { uplift: noUplift(header, `the goal metric "${key}" does not exist`), goalReached: null }
-  if (dimension && !(await productGroupNames(deps, principal.tenantId, [dimension])).has(dimension))
-    return {
-      uplift: noUplift(header, `the goal dimension "${dimension}" is not a product group id of this tenant`),
-      goalReached: null,
-    }
+  const group = dimension === null ? null : await productGroupOf(deps, principal.tenantId, dimension)
+  if (dimension !== null && group === null) {
+    const reason = `the goal dimension "${dimension}" is neither the id nor the code of a product group`
+    return { uplift: noUplift(header, reason), goalReached: null }
+  }
   const subjects = enrollments.map((e) => ({
     id: e.id,
     accountId: e.accountId,
     entryDay: dayIn(Date.parse(e.enteredAt), s.zone),
   }))
-  const goal = { metric, days: campaign.goal_days, dimension }
+  const goal = { metric, days: campaign.goal_days, dimension: group }
   const readings = await readGoalValues(deps.store.db, principal.tenantId, goal, subjects, s.today)
   const goalReached = [...readings.values()].filter((r) => r.value !== null && r.value > 0).length
   return { uplift: upliftOf(header, enrollments, readings), goalReached }
+}
+
+/** The id of the product group a goal dimension names, by id or by code (`PG-07`). */
+async function productGroupOf(deps: CampaignDeps, tenantId: string, value: string): Promise<string | null> {
+  if ((await productGroupNames(deps, tenantId, [value])).has(value)) return value
+  const byCode = await findByNaturalKey(deps.store.db as IdentityDb, tenantId, 'product_group', [value])
+  return byCode.get(value) ?? null
 }
 
 /**

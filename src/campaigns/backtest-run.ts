@@ -64,6 +64,8 @@ const WORKER_ID = 'backtest'
  * the campaign takes anybody (as in a running system, they opened before), so the first day does
  * not show every standing signal as new.
  */
+export const TIMES: Record<string, number> = {}
+const timed = async <T>(k: string, f: () => Promise<T>) => { const t = performance.now(); try { return await f() } finally { TIMES[k] = (TIMES[k] ?? 0) + performance.now() - t } }
 export async function simulate(sim: Simulation): Promise<SimulationTrace> {
   const trace: SimulationTrace = { webhooks: [], detectorPasses: 0, factsFed: 0 }
   const clock = fixedClock(dayStart(addDays(sim.from, -1), sim.zone))
@@ -87,13 +89,14 @@ export async function simulate(sim: Simulation): Promise<SimulationTrace> {
       .flat()
       .sort((a, b) => a.at - b.at)
     for (const moment of moments) {
-      await runEngineUntil(run, moment.at)
+      await timed('engine', () => runEngineUntil(run, moment.at))
       clock.set(Math.max(clock.now(), moment.at))
-      await moment.run()
-      await drainConsumer(run)
+      await timed('moment', () => moment.run())
+      await timed('drain', () => drainConsumer(run))
     }
-    await runEngineUntil(run, end)
+    await timed('engine', () => runEngineUntil(run, end))
   }
+  console.log(TIMES)
   return trace
 }
 

@@ -70,6 +70,8 @@ export {
   resumeEnrollment,
 } from './enrollments.js'
 export { type GoalGroup, MIN_GROUP_SIZE, type Uplift } from './goal-values.js'
+export { type Decision, listDecisions, listDecisionsSchema } from './governor/decisions.js'
+export { sendDueDigests } from './governor/digests.js'
 export {
   DEFAULT_POLICY,
   type GovernorPolicy,

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { type FxmApp, principalOf } from '../api/index.js'
 import { requireRead } from '../catalog/index.js'
 import { registerCampaignAnalyticsRoutes } from './analytics-routes.js'
+import { registerGovernorRoutes } from './governor/routes.js'
 import {
   createCampaign,
   createCampaignSchema,
@@ -118,6 +119,7 @@ const WRITE = 'Administrators, analysts and API keys with write scope.'
  */
 export function registerCampaignRoutes(app: FxmApp, deps: CampaignDeps): void {
   registerCampaignAnalyticsRoutes(app, deps)
+  registerGovernorRoutes(app, deps)
   app.get(
     '/v1/campaigns',
     {

@@ -7,6 +7,7 @@ import {
   campaignAnalytics,
   campaignDaily,
   createCampaign,
+  type DayFigures,
   dailyCsv,
   endCampaign,
   enrollAccounts,
@@ -384,7 +385,7 @@ export function registerCampaignCommands(program: Command): void {
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((n, v) => n + v, 0)
 const holds = (governor: Record<string, number>) => sum(governor) - (governor.sent ?? 0)
 
-function dayRow(d: Awaited<ReturnType<typeof campaignDaily>>['days'][number]) {
+function dayRow(d: DayFigures) {
   return {
     day: d.day,
     entered: d.entered,
