@@ -2,7 +2,6 @@ import { z } from 'zod'
 import { type FxmApp, principalOf } from '../api/index.js'
 import { requireRead } from '../catalog/index.js'
 import { registerCampaignAnalyticsRoutes } from './analytics-routes.js'
-import { registerGovernorRoutes } from './governor/routes.js'
 import {
   createCampaign,
   createCampaignSchema,
@@ -27,6 +26,7 @@ import {
   listEnrollmentsSchema,
   resumeEnrollment,
 } from './enrollments.js'
+import { registerGovernorRoutes } from './governor/routes.js'
 import {
   CAMPAIGN_STATUSES,
   type CampaignDeps,

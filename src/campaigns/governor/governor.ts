@@ -74,6 +74,8 @@ export class GovernorSession {
   readonly #byAccount = new Map<string, Row[]>()
   readonly #loadedRecipients = new Set<string>()
   readonly #loadedAccounts = new Set<string>()
+  /** Ids of the decisions in the maps: one read by account and again by recipient is kept once. */
+  readonly #known = new Set<string>()
   readonly #campaignCaps = new Map<string, Cap[]>()
   /** Decisions of this session, written by `flush`. */
   readonly written: GovernorDecisionTable[] = []
@@ -123,7 +125,11 @@ export class GovernorSession {
         await sql`select pg_advisory_xact_lock(hashtext(${`fxm-governor:${this.#tenantId}:${key}`}))`.execute(
           this.#trx,
         )
-    for (const a of newAccounts) this.#loadedAccounts.add(a)
+    // A message's recipient is its account: loading an account's decisions loads them as a recipient too.
+    for (const a of newAccounts) {
+      this.#loadedAccounts.add(a)
+      this.#loadedRecipients.add(a)
+    }
     for (const r of newRecipients) this.#loadedRecipients.add(r)
     const since = new Date(this.#nowMs - Math.max(MONTH_MS, this.#policy.dedupeDays * DAY_MS)).toISOString()
     const rows = await campaignsDb(this.#trx)
@@ -152,12 +158,11 @@ export class GovernorSession {
         eb.or([eb('at', '>=', since), eb('release_at', '>', new Date(this.#nowMs).toISOString())]),
       )
       .execute()
-    const seen = new Set<string>()
-    for (const list of [...this.#byRecipient.values()]) for (const r of list) seen.add(r.id)
-    for (const row of rows) if (!seen.has(row.id)) this.#remember(row)
+    for (const row of rows) if (!this.#known.has(row.id)) this.#remember(row)
   }
 
   #remember(row: Row): void {
+    this.#known.add(row.id)
     for (const [map, key] of [
       [this.#byRecipient, row.recipient],
       [this.#byAccount, row.account_id],
@@ -177,6 +182,7 @@ export class GovernorSession {
   undoTo(mark: number): void {
     const dropped = new Set(this.written.splice(mark).map((r) => r.id))
     if (dropped.size === 0) return
+    for (const id of dropped) this.#known.delete(id)
     for (const map of [this.#byRecipient, this.#byAccount])
       for (const [key, list] of map)
         map.set(
@@ -380,7 +386,8 @@ export class GovernorSession {
       release_at: until === null ? null : new Date(until).toISOString(),
       digest_id: digestId,
       equivalence,
-      detail: JSON.stringify({ ...request.content, ...extra }),
+      // What a sent action said is in the message or task it made; a held one keeps its content here.
+      detail: JSON.stringify(decision === 'sent' ? extra : { ...request.content, ...extra }),
     }
     this.written.push(row)
     this.#remember(row)
