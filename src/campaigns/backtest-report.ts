@@ -8,7 +8,8 @@ import type { StoreHandle } from './schema.js'
 /**
  * What a backtest reports, read from its sandbox once the period has run. The sandbox is the
  * backtest's own copy, so the report reads the tables the run filled (enrollments, tasks, messages,
- * ledger journals, conditions, governor decisions) directly, with a few grouped queries.
+ * ledger journals, conditions, governor decisions) directly, with a few grouped queries in
+ * SQLite's dialect (a sandbox is always SQLite).
  */
 
 /** The busiest assignee-week, or the busiest account. */
@@ -56,6 +57,8 @@ export interface BacktestFigures {
     discountValue: number
     /** Conditions without an end, estimated over 365 days. */
     openEnded: number
+    /** The tenant's currency, which `discountValue` is in (minor units). */
+    currency: string
   }
   governor: {
     decisions: number
@@ -73,7 +76,12 @@ export const EXPOSURE_BASIS_DAYS = 30
 export const OPEN_ENDED_DAYS = 365
 
 /** Reads the report's figures from the sandbox; `since` is the period's first instant. */
-export async function readFigures(sandbox: Sandbox, zone: string, since: string): Promise<BacktestFigures> {
+export async function readFigures(
+  sandbox: Sandbox,
+  tenant: { timeZone: string; currency: string },
+  since: string,
+): Promise<BacktestFigures> {
+  const zone = tenant.timeZone
   const db = sandbox.store.db
   const t = sandbox.tenantId
   const tasks = await taskRows(db, t, zone)
@@ -83,7 +91,7 @@ export async function readFigures(sandbox: Sandbox, zone: string, since: string)
     tasks: taskFigures(tasks),
     messages: messageFigures(messages),
     points: await pointFigures(db, t),
-    rebateExposure: await exposureFigures(db, t),
+    rebateExposure: { ...(await exposureFigures(db, t)), currency: tenant.currency },
     governor: await governorFigures(db, t),
     floodForecast: floodForecast(tasks, messages),
     signals: await signalFigures(db, t, since),
@@ -208,7 +216,10 @@ async function pointFigures(db: StoreHandle, t: string): Promise<BacktestFigures
  * it applies, estimated as the account's net revenue of the 30 days before the grant per day
  * (returns deducted; 0 when it bought nothing), times the days it is valid (365 for open-ended ones).
  */
-async function exposureFigures(db: StoreHandle, t: string): Promise<BacktestFigures['rebateExposure']> {
+async function exposureFigures(
+  db: StoreHandle,
+  t: string,
+): Promise<Omit<BacktestFigures['rebateExposure'], 'currency'>> {
   const { rows } = await sql<{
     account_id: string
     kind: string

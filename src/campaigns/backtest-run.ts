@@ -9,7 +9,7 @@ import type { Sandbox } from './backtest-sandbox.js'
 import { enrollOnEvents, factEvent, runCampaignsOnce } from './consumer.js'
 import { type EngineOptions, nextDueAt, runDueEnrollments } from './engine.js'
 import { tickCampaigns } from './jobs.js'
-import type { CampaignDeps, StoreHandle } from './schema.js'
+import { type CampaignDeps, campaignsDb, type StoreHandle } from './schema.js'
 import type { Workflow } from './workflow.js'
 
 /**
@@ -51,6 +51,7 @@ type DayInput = (day: string, start: number, end: number) => Promise<Moment[]>
 /** The sandbox's services on the simulated clock, and how far its outbox events are numbered. */
 interface Run {
   deps: CampaignDeps
+  tenantId: string
   clock: ManualClock
   engine: EngineOptions
   numbered: number
@@ -64,14 +65,13 @@ const WORKER_ID = 'backtest'
  * the campaign takes anybody (as in a running system, they opened before), so the first day does
  * not show every standing signal as new.
  */
-export const TIMES: Record<string, number> = {}
-const timed = async <T>(k: string, f: () => Promise<T>) => { const t = performance.now(); try { return await f() } finally { TIMES[k] = (TIMES[k] ?? 0) + performance.now() - t } }
 export async function simulate(sim: Simulation): Promise<SimulationTrace> {
   const trace: SimulationTrace = { webhooks: [], detectorPasses: 0, factsFed: 0 }
   const clock = fixedClock(dayStart(addDays(sim.from, -1), sim.zone))
   const deps: CampaignDeps = { store: sim.sandbox.store, clock }
   const run: Run = {
     deps,
+    tenantId: sim.sandbox.tenantId,
     clock,
     engine: { workerId: WORKER_ID, fetch: captureWebhooks(trace, clock) },
     numbered: 0,
@@ -89,14 +89,13 @@ export async function simulate(sim: Simulation): Promise<SimulationTrace> {
       .flat()
       .sort((a, b) => a.at - b.at)
     for (const moment of moments) {
-      await timed('engine', () => runEngineUntil(run, moment.at))
+      await runEngineUntil(run, moment.at)
       clock.set(Math.max(clock.now(), moment.at))
-      await timed('moment', () => moment.run())
-      await timed('drain', () => drainConsumer(run))
+      await moment.run()
+      await drainConsumer(run)
     }
-    await timed('engine', () => runEngineUntil(run, end))
+    await runEngineUntil(run, end)
   }
-  console.log(TIMES)
   return trace
 }
 
@@ -184,12 +183,30 @@ async function factMoments(
 /** Runs every enrollment that falls due before `limit`, moving the clock to each due time. */
 async function runEngineUntil(run: Run, limit: number): Promise<void> {
   for (;;) {
-    const next = await nextDueAt(run.deps.store.db)
-    if (next === null || Date.parse(next) >= limit) return
-    run.clock.set(Math.max(run.clock.now(), Date.parse(next)))
+    const due = await nextDueAt(run.deps.store.db)
+    const digest = await nextDigestAt(run)
+    const next = Math.min(
+      due ? Date.parse(due) : Number.POSITIVE_INFINITY,
+      digest ?? Number.POSITIVE_INFINITY,
+    )
+    if (next >= limit) return
+    run.clock.set(Math.max(run.clock.now(), next))
+    // The governor's digests go out with the worker's minutely tick.
+    if (digest !== null && digest <= run.clock.now()) await tickCampaigns(run.deps, run.tenantId)
     while ((await runDueEnrollments(run.deps, run.engine)).claimed > 0) {}
     await drainConsumer(run)
   }
+}
+
+/** When the next open governor digest falls due, or null. */
+async function nextDigestAt(run: Run): Promise<number | null> {
+  const row = await campaignsDb(run.deps.store.db)
+    .selectFrom('governor_digests')
+    .select((eb) => eb.fn.min('due_at').as('due'))
+    .where('tenant_id', '=', run.tenantId)
+    .where('status', '=', 'open')
+    .executeTakeFirst()
+  return row?.due ? Date.parse(String(row.due)) : null
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type RawBuilder, sql } from 'kysely'
 import { newId } from '../core/index.js'
+import type { RollupSlice } from '../metrics/index.js'
 import { type FxmMigration, insertValues, migrateToLatest, openStore, type Store } from '../store/index.js'
 import type { CampaignTable, CampaignVersionTable, StoreHandle } from './schema.js'
 import type { Trigger } from './workflow.js'
@@ -31,6 +32,8 @@ export interface CopyPlan {
   liveTenantId: string
   /** The first day of rollups the run reads (detector windows, `metrics`, exposure); null: all. */
   rollupsFrom: string | null
+  /** The measures and dimensions of the rollups the run reads; null: all of them. */
+  rollups: readonly RollupSlice[] | null
   /** Fact tables the detectors read directly, and from which day. */
   facts: readonly FactTable[]
   factsFrom: string | null
@@ -51,7 +54,7 @@ interface CopiedTable {
   /** Only rows whose `day` is this or later. */
   since?: (plan: CopyPlan) => string | null
   /** Only rows that pass this condition. */
-  where?: RawBuilder<boolean>
+  where?: (plan: CopyPlan) => RawBuilder<boolean> | null
   /** Values the sandbox never needs (secrets), replaced. */
   blank?: Record<string, unknown>
 }
@@ -76,6 +79,12 @@ const COPIED: readonly CopiedTable[] = [
     table: 'metric_daily',
     key: ['account_id', 'day', 'metric', 'dim', 'dim_value'],
     since: (p) => p.rollupsFrom,
+    where: (p) =>
+      p.rollups &&
+      sql<boolean>`(${sql.join(
+        p.rollups.map((r) => sql`(metric = ${r.metric} and dim = ${r.dim})`),
+        sql` or `,
+      )})`,
   },
   { table: 'signal_settings', key: [] },
   { table: 'signal_rules', key: ['id'] },
@@ -89,7 +98,7 @@ const COPIED: readonly CopiedTable[] = [
     table: 'loyalty_lots',
     key: ['id'],
     when: (p) => p.loyalty,
-    where: sql<boolean>`state <> 'closed'`,
+    where: () => sql<boolean>`state <> 'closed'`,
   },
   { table: 'tier_schemes', key: ['program_id'] },
   { table: 'tiers', key: ['id'] },
@@ -99,7 +108,7 @@ const COPIED: readonly CopiedTable[] = [
 ]
 
 /** Rows read from the live store per page. */
-const PAGE = 5000
+const PAGE = 10_000
 
 /**
  * Opens a sandbox and migrates it with `migrations` (the caller's full list: the campaigns module
@@ -137,11 +146,26 @@ export async function copyTenant(
   plan: CopyPlan,
 ): Promise<Record<string, number>> {
   const copied: Record<string, number> = {}
-  for (const spec of COPIED) {
-    if (spec.when && !spec.when(plan)) continue
-    copied[spec.table] = await copyTable(live, sandbox, spec, plan)
-  }
+  const tables = COPIED.filter((spec) => !spec.when || spec.when(plan))
+  const indexes = await dropIndexes(
+    sandbox,
+    tables.map((spec) => spec.table),
+  )
+  for (const spec of tables) copied[spec.table] = await copyTable(live, sandbox, spec, plan)
+  for (const index of indexes) await sql.raw(index).execute(sandbox.store.db)
   return copied
+}
+
+/**
+ * Drops the secondary indexes of the tables about to be filled and returns the statements that
+ * make them again: building an index once over a million rollups takes a third of the time of
+ * keeping it in order row by row. The sandbox is always SQLite, so its catalog says what they are.
+ */
+async function dropIndexes(sandbox: Sandbox, tables: readonly string[]): Promise<string[]> {
+  const { rows } = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master
+    where type = 'index' and sql is not null and tbl_name in (${sql.join(tables)})`.execute(sandbox.store.db)
+  for (const r of rows) await sql`drop index ${sql.ref(r.name)}`.execute(sandbox.store.db)
+  return rows.map((r) => r.sql)
 }
 
 async function copyTable(
@@ -152,6 +176,7 @@ async function copyTable(
 ): Promise<number> {
   const tenantColumn = spec.tenantColumn ?? 'tenant_id'
   const since = spec.since?.(plan) ?? null
+  const where = spec.where?.(plan) ?? null
   const keys = sql.join(spec.key.map((c) => sql.ref(c)))
   let after: unknown[] | null = null
   let total = 0
@@ -159,7 +184,7 @@ async function copyTable(
     const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(spec.table)}
       where ${sql.ref(tenantColumn)} = ${plan.liveTenantId}
       ${since ? sql`and day >= ${since}` : sql``}
-      ${spec.where ? sql`and ${spec.where}` : sql``}
+      ${where ? sql`and ${where}` : sql``}
       ${after ? sql`and (${keys}) > (${sql.join(after)})` : sql``}
       ${spec.key.length > 0 ? sql`order by ${keys}` : sql``}
       limit ${PAGE}`.execute(live)

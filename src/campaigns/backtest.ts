@@ -3,7 +3,13 @@ import { canWrite, getTenant, type Principal } from '../catalog/index.js'
 import { FxmError, parseInput } from '../core/index.js'
 import { dayIn } from '../harmonize/index.js'
 import { addDays } from '../loyalty/index.js'
-import { readSignalSettings, type SignalKind, type SignalSettings } from '../metrics/index.js'
+import {
+  type RollupSlice,
+  readSignalSettings,
+  rollupsRead,
+  type SignalKind,
+  type SignalSettings,
+} from '../metrics/index.js'
 import { type FxmMigration, parseJson } from '../store/index.js'
 import { type BacktestFigures, EXPOSURE_BASIS_DAYS, readFigures } from './backtest-report.js'
 import { dayStart, signalKinds, simulate } from './backtest-run.js'
@@ -118,7 +124,7 @@ export async function backtestCampaign(
       from: data.from,
       to: data.to,
     })
-    const figures = await readFigures(sandbox, tenant.timeZone, startsAt)
+    const figures = await readFigures(sandbox, tenant, startsAt)
     const byUrl: Record<string, number> = {}
     for (const call of trace.webhooks) byUrl[call.url] = (byUrl[call.url] ?? 0) + 1
     return {
@@ -216,8 +222,9 @@ async function copyPlan(
   const audience = campaign.audience
     ? checkExpression(campaign.audience, await metricKeysOf(db, tenantId), true)
     : null
-  const loyalty =
-    workflow.needs.loyalty || Boolean(audience && 'compiled' in audience && audience.compiled.needs.loyalty)
+  const audienceNeeds = audience && 'compiled' in audience ? audience.compiled.needs : null
+  const loyalty = workflow.needs.loyalty || Boolean(audienceNeeds?.loyalty)
+  const metrics = workflow.needs.metrics || Boolean(audienceNeeds?.metrics)
   const kinds = signalKinds(workflow)
   const { settings } = await readSignalSettings(db, tenantId)
   const lookback = lookbackDays(settings, kinds, loyalty)
@@ -226,7 +233,19 @@ async function copyPlan(
   const facts: FactTable[] = []
   if (kinds.includes('interest_without_purchase')) facts.push('fact_availability')
   if (kinds.includes('supplier_deficiency')) facts.push('fact_deliveries', 'fact_complaints')
-  return { liveTenantId: tenantId, rollupsFrom: first, facts, factsFrom: first, loyalty }
+  const rollups = rollupSlices(kinds, metrics || loyalty)
+  return { liveTenantId: tenantId, rollupsFrom: first, rollups, facts, factsFrom: first, loyalty }
+}
+
+/**
+ * The rollups the run reads: the detectors', and revenue totals for the exposure estimate; all of
+ * them when an expression reads `metrics` (every metric of the last 30 days) or `loyalty` (rebate
+ * bases by product group).
+ */
+function rollupSlices(kinds: readonly SignalKind[], everything: boolean): RollupSlice[] | null {
+  const detected = rollupsRead(kinds)
+  if (everything || detected === null) return null
+  return [...detected, { metric: 'revenue', dim: '' }]
 }
 
 /**

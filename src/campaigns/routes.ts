@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import { type FxmApp, principalOf } from '../api/index.js'
 import { requireRead } from '../catalog/index.js'
+import type { FxmMigration } from '../store/index.js'
 import { registerCampaignAnalyticsRoutes } from './analytics-routes.js'
+import { registerBacktestRoutes } from './backtest-routes.js'
 import {
   createCampaign,
   createCampaignSchema,
@@ -111,15 +113,20 @@ const WRITE = 'Administrators, analysts and API keys with write scope.'
 
 /**
  * Registers the campaign routes: campaigns and their lifecycle (validate, publish, pause, resume,
- * end), the shipped templates, enrollments with their history. Routes parse and shape; the
- * services authorise.
+ * end), the shipped templates, enrollments with their history, and with `migrations` (every
+ * module's, for its sandbox) the backtest. Routes parse and shape; the services authorise.
  *
  * @example
- * routes: [(app) => registerCampaignRoutes(app, deps)]
+ * routes: [(app) => registerCampaignRoutes(app, deps, { migrations: ALL_MIGRATIONS })]
  */
-export function registerCampaignRoutes(app: FxmApp, deps: CampaignDeps): void {
+export function registerCampaignRoutes(
+  app: FxmApp,
+  deps: CampaignDeps,
+  options: { migrations?: readonly FxmMigration[] } = {},
+): void {
   registerCampaignAnalyticsRoutes(app, deps)
   registerGovernorRoutes(app, deps)
+  registerBacktestRoutes(app, deps, options)
   app.get(
     '/v1/campaigns',
     {

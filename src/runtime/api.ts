@@ -52,7 +52,7 @@ export function createApi(fxm: Fxm): Promise<FxmApp> {
       (app) => registerRebateRoutes(app, deps),
       (app) => registerPartnerRoutes(app, { ...deps, pointsEarned }),
       (app) => registerInboxRoutes(app, deps),
-      (app) => registerCampaignRoutes(app, deps),
+      (app) => registerCampaignRoutes(app, deps, { migrations: ALL_MIGRATIONS }),
     ],
   })
 }

@@ -28,6 +28,7 @@ import { FxmError } from '../../core/index.js'
 import type { Fxm } from '../../runtime/index.js'
 import { tenantIdOf, withFxm } from '../context.js'
 import { printRows } from '../output.js'
+import { registerBacktestCommand } from './campaign-backtest.js'
 
 const HELP = `
 A campaign file is the JSON body of POST /v1/campaigns: { name, goal, priority, audience, reentry,
@@ -47,6 +48,7 @@ Examples:
   fxm campaign publish cmp_01... --tenant acme --move wait:wait_2 --dry-run
   fxm campaign stats cmp_01... --tenant acme --from 2026-07-01
   fxm campaign stats cmp_01... --tenant acme --daily --csv > daily.csv
+  fxm campaign backtest cmp_01... --tenant acme --from 2025-03-15 --to 2026-03-14
   fxm campaign enroll cmp_01... --tenant acme --account acc_01... --account acc_02...
   fxm campaign enrollments cmp_01... --tenant acme --status parked
   fxm campaign history enr_01... --tenant acme`
@@ -242,6 +244,8 @@ export function registerCampaignCommands(program: Command): void {
         })
       },
     )
+
+  registerBacktestCommand(campaign)
 
   campaign
     .command('stats <id>')

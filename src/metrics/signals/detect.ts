@@ -210,7 +210,7 @@ async function interestFindings(
   const { test, baseline } = windows.interest
   const db = deps.store.db
   const [{ pairs, totals }, stockouts] = await Promise.all([
-    readInterestSums(db, tenantId, test, baseline),
+    readInterestSums(db, tenantId, test, baseline, settings.interest.minBaselineOrders),
     readStockouts(db, tenantId, test, baseline),
   ])
   const groups = await readInterestGroups(deps, tenantId, totals, stockouts)

@@ -24,6 +24,7 @@ export { SIGNALS_DETECT_JOB, signalJobHandlers } from './jobs.js'
 export { type KindCounts, SIGNAL_ESCALATED, SIGNAL_OPENED, SIGNAL_RESOLVED } from './lifecycle.js'
 export { signalMigrations } from './migrations.js'
 export { binomialCdf, binomialUpper, type Count, poissonRateTest } from './poisson.js'
+export { type RollupSlice, rollupsRead } from './reads.js'
 export { registerSignalRoutes } from './routes.js'
 export {
   createRule,

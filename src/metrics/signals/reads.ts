@@ -5,6 +5,7 @@ import { anyOf } from '../../store/index.js'
 import { ALL_ACCOUNTS, type StoreHandle } from '../schema.js'
 import { addDays, type DayRange, daysFrom } from './days.js'
 import type { ComplaintRecord, DeliveryRecord } from './deficiency.js'
+import type { SignalKind } from './findings.js'
 import type { InterestGroup, InterestPair } from './interest.js'
 import { signalsDb } from './schema.js'
 
@@ -16,40 +17,54 @@ import { signalsDb } from './schema.js'
 
 const INTEREST_MEASURES = ['order_lines', 'searches', 'product_views']
 
+/** One measure of the daily rollups in one dimension (`''` for totals). */
+export interface RollupSlice {
+  metric: string
+  dim: string
+}
+
+/**
+ * The rollups the verdicts of a pass of these kinds depend on (supplier deficiencies read facts);
+ * null when they depend on the tenant's rules (threshold). A copy of a tenant holding these finds
+ * what the tenant finds. The fingerprint reads more, but it only decides whether a scheduled pass
+ * may be skipped.
+ *
+ * @example
+ * rollupsRead(['interest_without_purchase']) // order lines, searches and views per product group
+ */
+export function rollupsRead(kinds: readonly SignalKind[]): RollupSlice[] | null {
+  if (kinds.includes('threshold')) return null
+  const out: RollupSlice[] = []
+  if (kinds.includes('interest_without_purchase'))
+    out.push(...INTEREST_MEASURES.map((metric) => ({ metric, dim: 'product_group' })))
+  if (kinds.includes('fading_partner'))
+    out.push({ metric: 'orders', dim: '' }, { metric: 'revenue', dim: '' })
+  return out
+}
+
 /**
  * Test and baseline sums of order lines and of searches plus views per account and product group,
- * and the group totals over all accounts: one grouped query per measure.
+ * and the group totals over all accounts: one grouped query per measure. Pairs with fewer baseline
+ * order lines than `minBaselineOrders` are never judged, so they are not read: order lines only
+ * for the pairs that have enough (and every total), searches and views only for their accounts.
  */
 export async function readInterestSums(
   db: StoreHandle,
   tenantId: string,
   test: DayRange,
   baseline: DayRange,
+  minBaselineOrders = 0,
 ): Promise<{ pairs: Map<string, InterestPair>; totals: Map<string, { test: number; baseline: number }> }> {
-  // One query per measure, grouped in the order of the (metric, dim, dim_value, account) index:
-  // the sums stream from the index on both engines, with no sort of the whole window.
-  const rows = (
-    await Promise.all(
-      INTEREST_MEASURES.map((metric) =>
-        signalsDb(db)
-          .selectFrom('metric_daily')
-          .select([
-            'account_id',
-            'dim_value',
-            'metric',
-            sql<number>`sum(case when day >= ${test.from} then value else 0 end)`.as('test'),
-            sql<number>`sum(case when day < ${test.from} then value else 0 end)`.as('baseline'),
-          ])
-          .where('tenant_id', '=', tenantId)
-          .where('metric', '=', metric)
-          .where('dim', '=', 'product_group')
-          .where('day', '>=', baseline.from)
-          .where('day', '<=', test.to)
-          .groupBy(['metric', 'dim_value', 'account_id'])
-          .execute(),
-      ),
-    )
-  ).flat()
+  const [orders = '', ...browse] = INTEREST_MEASURES
+  const orderRows = await windowSums(db, tenantId, orders, test, baseline, { minBaseline: minBaselineOrders })
+  const accounts = [...new Set(orderRows.map((r) => r.account_id))].filter((a) => a !== ALL_ACCOUNTS)
+  const browseRows =
+    accounts.length === 0
+      ? []
+      : (
+          await Promise.all(browse.map((m) => windowSums(db, tenantId, m, test, baseline, { accounts })))
+        ).flat()
+  const rows = [...orderRows, ...browseRows]
   const pairs = new Map<string, InterestPair>()
   const totals = new Map<string, { test: number; baseline: number }>()
   for (const r of rows) {
@@ -76,6 +91,45 @@ export async function readInterestSums(
     into.baseline += b
   }
   return { pairs, totals }
+}
+
+/**
+ * One measure's test and baseline sums per account and product group, grouped in the order of the
+ * (metric, dim, dim_value, account) index: the sums stream from the index on both engines, with no
+ * sort of the whole window. Optionally only groups with at least `minBaseline` in the baseline
+ * (totals always), or only some accounts.
+ */
+function windowSums(
+  db: StoreHandle,
+  tenantId: string,
+  metric: string,
+  test: DayRange,
+  baseline: DayRange,
+  only: { minBaseline?: number; accounts?: readonly string[] },
+) {
+  const baselineSum = sql<number>`sum(case when day < ${test.from} then value else 0 end)`
+  return signalsDb(db)
+    .selectFrom('metric_daily')
+    .select([
+      'account_id',
+      'dim_value',
+      'metric',
+      sql<number>`sum(case when day >= ${test.from} then value else 0 end)`.as('test'),
+      baselineSum.as('baseline'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('metric', '=', metric)
+    .where('dim', '=', 'product_group')
+    .where('day', '>=', baseline.from)
+    .where('day', '<=', test.to)
+    .$if(only.accounts !== undefined, (q) => q.where((eb) => anyOf(db, eb.ref('account_id'), only.accounts!)))
+    .groupBy(['metric', 'dim_value', 'account_id'])
+    .$if((only.minBaseline ?? 0) > 0, (q) =>
+      q.having((eb) =>
+        eb.or([eb('account_id', '=', ALL_ACCOUNTS), eb(baselineSum, '>=', only.minBaseline!)]),
+      ),
+    )
+    .execute()
 }
 
 /** A product group is out of stock on a day when the group, or half its reported products, are. */
@@ -303,6 +357,9 @@ export async function rollupFingerprint(
     .where('account_id', '=', ALL_ACCOUNTS)
     .where('metric', 'in', [...measures])
     .where('dim', '=', '')
+    // Totals have no dimension value: saying so lets the read seek each measure's days in the
+    // metric index instead of scanning every all-accounts row (product groups too) from `from` on.
+    .where('dim_value', '=', '')
     .where('day', '>=', from)
     .executeTakeFirst()
   return `${Number(row?.n ?? 0)}:${Number(row?.total ?? 0)}`
