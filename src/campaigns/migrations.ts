@@ -183,11 +183,12 @@ export const campaignMigrations: FxmMigration[] = [
         .on('governor_decisions')
         .columns(['tenant_id', 'recipient', 'channel', 'at'])
         .execute()
-      // The decisions of one enrollment; a campaign's by day.
+      // What an account's campaigns asked lately (arbitration, a batch's read); an enrollment's
+      // decisions through its account. A campaign's by day below.
       await db.schema
-        .createIndex('governor_decisions_enrollment')
+        .createIndex('governor_decisions_account')
         .on('governor_decisions')
-        .columns(['tenant_id', 'enrollment_id'])
+        .columns(['tenant_id', 'account_id', 'at'])
         .execute()
       await db.schema
         .createIndex('governor_decisions_campaign')

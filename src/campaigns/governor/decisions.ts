@@ -61,7 +61,18 @@ export async function listDecisions(
     .limit(q.limit + 1)
   if (visible) sel = sel.where('account_id', 'in', visible)
   if (q.campaignId) sel = sel.where('campaign_id', '=', q.campaignId)
-  if (q.enrollmentId) sel = sel.where('enrollment_id', '=', q.enrollmentId)
+  if (q.enrollmentId) {
+    // Through the enrollment's account, which the decisions are indexed by.
+    const enrollment = await campaignsDb(deps.store.db)
+      .selectFrom('campaign_enrollments')
+      .select('account_id')
+      .where('tenant_id', '=', principal.tenantId)
+      .where('id', '=', q.enrollmentId)
+      .executeTakeFirst()
+    sel = sel
+      .where('enrollment_id', '=', q.enrollmentId)
+      .where('account_id', '=', enrollment?.account_id ?? '')
+  }
   if (q.accountId) sel = sel.where('account_id', '=', q.accountId)
   if (q.decision) sel = sel.where('decision', '=', q.decision)
   if (q.since) sel = sel.where('at', '>=', new Date(q.since).toISOString())

@@ -57,6 +57,19 @@ type Row = Pick<
 
 const isTask = (channel: string) => channel === 'task'
 
+const COLUMNS = [
+  'id',
+  'at',
+  'campaign_id',
+  'channel',
+  'recipient',
+  'account_id',
+  'priority',
+  'decision',
+  'release_at',
+  'equivalence',
+] as const
+
 /** Held back for a reason, and when the hold ends (null: it does not end on its own). */
 interface Hold {
   reason: string
@@ -132,32 +145,27 @@ export class GovernorSession {
     }
     for (const r of newRecipients) this.#loadedRecipients.add(r)
     const since = new Date(this.#nowMs - Math.max(MONTH_MS, this.#policy.dedupeDays * DAY_MS)).toISOString()
-    const rows = await campaignsDb(this.#trx)
-      .selectFrom('governor_decisions')
-      .select([
-        'id',
-        'at',
-        'campaign_id',
-        'channel',
+    const now = new Date(this.#nowMs).toISOString()
+    // By account (messages and tasks about it) and by recipient (an assignee's tasks on other
+    // accounts), each through its own index.
+    const read = (by: 'account_id' | 'recipient', keys: string[]) =>
+      keys.length === 0
+        ? Promise.resolve([])
+        : campaignsDb(this.#trx)
+            .selectFrom('governor_decisions')
+            .select(COLUMNS)
+            .where('tenant_id', '=', this.#tenantId)
+            .where(by, 'in', keys)
+            .where('decision', 'in', ['sent', 'deferred', 'bundled'])
+            .where((eb) => eb.or([eb('at', '>=', since), eb('release_at', '>', now)]))
+            .execute()
+    const rows = [
+      ...(await read('account_id', newAccounts)),
+      ...(await read(
         'recipient',
-        'account_id',
-        'priority',
-        'decision',
-        'release_at',
-        'equivalence',
-      ])
-      .where('tenant_id', '=', this.#tenantId)
-      .where((eb) =>
-        eb.or([
-          ...(newAccounts.length > 0 ? [eb('account_id', 'in', newAccounts)] : []),
-          ...(newRecipients.length > 0 ? [eb('recipient', 'in', newRecipients)] : []),
-        ]),
-      )
-      .where('decision', 'in', ['sent', 'deferred', 'bundled'])
-      .where((eb) =>
-        eb.or([eb('at', '>=', since), eb('release_at', '>', new Date(this.#nowMs).toISOString())]),
-      )
-      .execute()
+        newRecipients.filter((r) => !newAccounts.includes(r)),
+      )),
+    ]
     for (const row of rows) if (!this.#known.has(row.id)) this.#remember(row)
   }
 
