@@ -253,8 +253,13 @@ describe.each(ENGINES)('JobWorker on %s', (engine) => {
     })
     w.start()
     await started.promise
-    // Another worker takes the job over, as after a long pause of this one.
-    await t.store.db.updateTable('jobs').set({ lease_owner: 'thief' }).where('id', '=', id!).execute()
+    // Another worker takes the job over, as after a long pause of this one, with a lease of its own
+    // (a lease that ran out again while a busy machine is slow to stop would be reclaimed).
+    await t.store.db
+      .updateTable('jobs')
+      .set({ lease_owner: 'thief', lease_expires_at: new Date(Date.now() + 60_000).toISOString() })
+      .where('id', '=', id!)
+      .execute()
     await waitFor('the handler to see the lost lease', () => reason !== undefined, 5000)
     expect(String(reason)).toContain('lease lost')
     await w.stop()
