@@ -5,6 +5,7 @@
  * module service, shape the reply. Each module keeps its own routes next to its service.
  */
 export type { Authenticator } from './auth.js'
+export { sendCsv, wantsCsv } from './csv.js'
 export { type JobDetailReader, type JobView, readJob, registerJobRoutes } from './jobs.js'
 export { normaliseError, type Problem, problemOf, sendProblem } from './problem.js'
 export { buildServer, type ServerOptions } from './server.js'

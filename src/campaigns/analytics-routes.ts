@@ -1,6 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { type FxmApp, principalOf } from '../api/index.js'
+import { type FxmApp, principalOf, sendCsv, wantsCsv } from '../api/index.js'
 import { analyticsQuerySchema, campaignAnalytics, campaignDaily, dailyQuerySchema } from './analytics.js'
 import { analyticsCsv, dailyCsv } from './analytics-csv.js'
 import { publishSchema } from './campaigns.js'
@@ -139,18 +138,6 @@ const previewReply = z.object({
   moving: int,
   staying: int.describe('Running enrollments that stay on their version'),
 })
-
-function wantsCsv(request: FastifyRequest, requested: string | undefined): boolean {
-  if (requested !== undefined) return requested === 'csv'
-  return /\btext\/csv\b/i.test(request.headers.accept ?? '')
-}
-
-function sendCsv(reply: FastifyReply, name: string, text: string): FastifyReply {
-  return reply
-    .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${name}.csv"`)
-    .send(text)
-}
 
 /**
  * Registers a campaign's analytics (totals, steps, uplift), its daily series, and the preview of

@@ -17,6 +17,7 @@ import { workflowScope } from './campaigns.js'
 import { type AccountScope, loadScopes } from './context.js'
 import type { EnrollmentState } from './enroll.js'
 import { type CelScope, type Needs, valuesRead } from './expressions.js'
+import { accountZone } from './governor/calendar.js'
 import { GovernorSession } from './governor/governor.js'
 import { readPolicy } from './governor/policy.js'
 import {
@@ -618,7 +619,10 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
               channel: prepared.channel,
               recipient: prepared.recipient,
               accountId: e.account_id,
-              zone: zoneOf(run.scope.account, run.zone),
+              zone: accountZone(
+                run.scope.account.attributes as Record<string, unknown> | undefined,
+                run.zone,
+              ),
               content: contentOf(prepared),
             },
             run.deps.store.caps.supportsRowLocks,
@@ -662,19 +666,6 @@ async function advance(run: Run, e: EnrollmentTable, state: EnrollmentState): Pr
       return { status: 'completed', stepId: step.id, dueAt: null, waitEvent: null, exitReason: null, steps }
     }
     stepId = next
-  }
-}
-
-/** The account's own time zone (attribute `timeZone`), when it names a valid one; else the tenant's. */
-function zoneOf(account: Record<string, unknown>, fallback: string): string {
-  const attributes = account.attributes as Record<string, unknown> | undefined
-  const name = attributes?.timeZone
-  if (typeof name !== 'string' || name === '') return fallback
-  try {
-    timeZone(name)
-    return name
-  } catch {
-    return fallback
   }
 }
 

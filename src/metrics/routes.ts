@@ -1,5 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { sendCsv, wantsCsv } from '../api/csv.js'
 import { type FxmApp, principalOf } from '../api/types.js'
 import { breakdownCsv, catalogCsv, compareCsv, overviewCsv, seriesCsv } from './csv.js'
 import {
@@ -55,19 +55,6 @@ const CSV =
 const WINDOWS =
   'Days are yyyy-MM-dd in the tenant time zone; a window spans at most 5 years. Impossible dates, ' +
   'from after to, unknown metrics and longer windows are 400 naming the parameter.'
-
-/** True when the caller asked for CSV, by `format` or by the Accept header. */
-function wantsCsv(request: FastifyRequest, format: string | undefined): boolean {
-  if (format !== undefined) return format === 'csv'
-  return /\btext\/csv\b/i.test(request.headers.accept ?? '')
-}
-
-function sendCsv(reply: FastifyReply, name: string, text: string): FastifyReply {
-  return reply
-    .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${name}.csv"`)
-    .send(text)
-}
 
 /**
  * Registers the metrics routes: the catalog, series, breakdowns, comparisons, the account

@@ -68,7 +68,12 @@ describe.each(ENGINES)('a worker process killed with SIGKILL on %s', (engine) =>
       FXM_TEST_MARKER: marker,
       FXM_TEST_LEASE_MS: String(LEASE_MS),
     })
-    await waitWhileAlive(proc, 'the slow job to start in the child', () => existsSync(marker))
+    // The marker is whole once its line ends: existing alone, it may not be written yet.
+    await waitWhileAlive(
+      proc,
+      'the slow job to start in the child',
+      () => existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n'),
+    )
     expect(readFileSync(marker, 'utf8')).toBe(`${slowId} 1\n`)
     expect(await stopProcess(proc, 'SIGKILL')).toBe('SIGKILL')
 

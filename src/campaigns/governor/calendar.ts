@@ -105,6 +105,23 @@ export interface Span {
   to: number
 }
 
+/** A policy's `{ from, to }` as a span of minutes; null stays null. */
+export function spanOf(span: { from: string; to: string } | null): Span | null {
+  return span ? { from: minutesOf(span.from), to: minutesOf(span.to) } : null
+}
+
+/** The account's own time zone (attribute `timeZone`) when it names a valid IANA zone, else `fallback`. */
+export function accountZone(attributes: Record<string, unknown> | undefined, fallback: string): string {
+  const name = attributes?.timeZone
+  if (typeof name !== 'string' || name === '') return fallback
+  try {
+    timeZone(name)
+    return name
+  } catch {
+    return fallback
+  }
+}
+
 function inSpan(minute: number, span: Span): boolean {
   return span.from <= span.to
     ? minute >= span.from && minute < span.to

@@ -1,10 +1,11 @@
-import { tenantTimeZone } from '../../catalog/index.js'
+import { accountProfilesByIds, tenantTimeZone } from '../../catalog/index.js'
 import { newId } from '../../core/index.js'
 import { type AssigneeRule, createTaskIn, type NewTask, queueMessageIn } from '../../inbox/index.js'
 import { parseJson, toJson } from '../../store/index.js'
 import { type CampaignDeps, campaignsDb, type GovernorDigestTable, type StoreHandle } from '../schema.js'
-import { minutesOf, nextAllowed, periodOf } from './calendar.js'
-import { type Cap, type GovernorPolicy, readPolicy } from './policy.js'
+import { accountZone } from './calendar.js'
+import { GovernorSession } from './governor.js'
+import { readPolicy } from './policy.js'
 
 /** Digests one tick sends at most per tenant. */
 const DIGESTS_PER_TICK = 200
@@ -39,7 +40,7 @@ export async function sendDueDigests(deps: CampaignDeps, tenantId: string): Prom
     .execute()
   if (due.length === 0) return 0
   const policy = await readPolicy(deps.store.db, tenantId)
-  const zone = (await tenantTimeZone(deps.store.db as never, tenantId)) ?? 'UTC'
+  const tenantZone = (await tenantTimeZone(deps.store.db as never, tenantId)) ?? 'UTC'
   let sent = 0
   for (const { id } of due)
     await deps.store.transaction(async (trx) => {
@@ -52,8 +53,23 @@ export async function sendDueDigests(deps: CampaignDeps, tenantId: string): Prom
         .$if(deps.store.caps.supportsRowLocks, (q) => q.forUpdate().skipLocked())
         .executeTakeFirst()
       if (!digest) return
-      const held = await holdOf(trx, deps, policy, zone, digest)
-      if (held) {
+      // The same calendar and tenant caps as any action, counted by a governor session of its own.
+      const zone = await zoneOfDigest(trx, digest, tenantZone)
+      const rowLocks = deps.store.caps.supportsRowLocks
+      const session = await GovernorSession.open(
+        trx,
+        tenantId,
+        policy,
+        tenantZone,
+        deps.clock.now(),
+        [],
+        rowLocks,
+      )
+      const held = await session.digestHold(
+        { recipient: digest.recipient, accountId: digest.account_id, channel: digest.channel, zone },
+        rowLocks,
+      )
+      if (held !== null) {
         await campaignsDb(trx)
           .updateTable('governor_digests')
           .set({ due_at: new Date(held).toISOString() })
@@ -68,60 +84,17 @@ export async function sendDueDigests(deps: CampaignDeps, tenantId: string): Prom
   return sent
 }
 
-/** When a digest must wait (its recipient's hours, a cap of the period reached), until when; else null. */
-async function holdOf(
+/** Messages follow the account's time zone; tasks the tenant's. */
+async function zoneOfDigest(
   trx: StoreHandle,
-  deps: CampaignDeps,
-  policy: GovernorPolicy,
-  tenantZone: string,
   digest: GovernorDigestTable,
-): Promise<number | null> {
-  const nowMs = deps.clock.now()
-  const task = digest.channel === 'task'
-  const zone = task ? tenantZone : await accountZone(trx, digest.tenant_id, digest.account_id, tenantZone)
-  const timing = task
-    ? nextAllowed(nowMs, zone, { days: policy.workingDays, open: spanOf(policy.workingHours) })
-    : nextAllowed(nowMs, zone, { days: policy.workingDays, closed: spanOf(policy.quietHours) })
-  if (timing) return timing.at
-  const caps: Cap[] = [...policy.caps]
-  if (task && policy.tasksPerAssigneePerDay !== null)
-    caps.push({ channel: 'task', limit: policy.tasksPerAssigneePerDay, period: 'day' })
-  for (const cap of caps) {
-    if (cap.channel === 'any' ? task : cap.channel !== digest.channel) continue
-    const period = periodOf(nowMs, cap.period, zone)
-    const row = await campaignsDb(trx)
-      .selectFrom('governor_decisions')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', digest.tenant_id)
-      .where('recipient', '=', digest.recipient)
-      .where('decision', '=', 'sent')
-      .where('at', '>=', new Date(period.startMs).toISOString())
-      .where('at', '<', new Date(period.endMs).toISOString())
-      .$if(cap.channel === 'any', (q) => q.where('channel', 'in', ['email', 'portal']))
-      .$if(cap.channel !== 'any', (q) => q.where('channel', '=', cap.channel))
-      .executeTakeFirst()
-    if (Number(row?.n ?? 0) >= cap.limit) return period.endMs
-  }
-  return null
-}
-
-async function accountZone(trx: StoreHandle, tenantId: string, accountId: string | null, fallback: string) {
-  if (!accountId) return fallback
-  const row = await trx
-    .withTables<{ accounts: { tenant_id: string; id: string; attributes: string } }>()
-    .selectFrom('accounts')
-    .select('attributes')
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', accountId)
-    .executeTakeFirst()
-  const name = row ? parseJson<Record<string, unknown>>(row.attributes).timeZone : null
-  if (typeof name !== 'string') return fallback
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name })
-    return name
-  } catch {
-    return fallback
-  }
+  tenantZone: string,
+): Promise<string> {
+  if (digest.channel === 'task' || !digest.account_id) return tenantZone
+  const profile = (await accountProfilesByIds(trx, digest.tenant_id, [digest.account_id])).get(
+    digest.account_id,
+  )
+  return accountZone(profile?.attributes, tenantZone)
 }
 
 /** Makes the digest's one message or task, records it as sent, and closes the digest. */
@@ -223,8 +196,4 @@ function taskOf(
     origin,
     idempotencyKey: `digest:${digest.id}`,
   }
-}
-
-function spanOf(span: { from: string; to: string } | null) {
-  return span ? { from: minutesOf(span.from), to: minutesOf(span.to) } : null
 }

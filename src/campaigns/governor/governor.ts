@@ -4,7 +4,7 @@ import { FxmError, newId } from '../../core/index.js'
 import { parseJson, type StoreTables } from '../../store/index.js'
 import type { CampaignTable, GovernorDecision, GovernorDecisionTable } from '../schema.js'
 import { campaignsDb } from '../schema.js'
-import { minutesOf, nextAllowed, periodOf } from './calendar.js'
+import { minutesOf, nextAllowed, periodOf, spanOf } from './calendar.js'
 import type { Cap, GovernedChannel, GovernorPolicy } from './policy.js'
 
 /**
@@ -125,10 +125,6 @@ export class GovernorSession {
     return session
   }
 
-  get policy(): GovernorPolicy {
-    return this.#policy
-  }
-
   async #load(accounts: string[], recipients: string[], rowLocks: boolean): Promise<void> {
     const newAccounts = accounts.filter((a) => !this.#loadedAccounts.has(a))
     const newRecipients = recipients.filter((r) => !this.#loadedRecipients.has(r))
@@ -210,9 +206,9 @@ export class GovernorSession {
     const duplicate = this.#duplicate(request, equivalence)
     if (duplicate)
       return this.#record(request, equivalence, 'deduplicated', 'duplicate', null, null, duplicate)
-    const timing = this.#timing(request)
+    const timing = this.#timing(request.channel, request.zone)
     if (timing) return this.#record(request, equivalence, 'deferred', timing.reason, timing.until, null)
-    const hold = this.#outranked(request) ?? this.#capped(request)
+    const hold = this.#outranked(request) ?? this.#capped(request, request.campaign)
     if (!hold) return this.#record(request, equivalence, 'sent', null, null, null)
     switch (request.campaign.hold_policy) {
       case 'skip':
@@ -224,6 +220,20 @@ export class GovernorSession {
       default:
         return this.#record(request, equivalence, 'deferred', hold.reason, hold.until, null, hold.detail)
     }
+  }
+
+  /**
+   * When a digest due now must wait for its recipient's hours or for a period with room under the
+   * tenant's caps (it goes out as one action), until when; null when it may go.
+   */
+  async digestHold(
+    digest: { recipient: string; accountId: string | null; channel: string; zone: string },
+    rowLocks: boolean,
+  ): Promise<number | null> {
+    await this.#load(digest.accountId ? [digest.accountId] : [], [digest.recipient], rowLocks)
+    const timing = this.#timing(digest.channel, digest.zone)
+    if (timing) return timing.until
+    return this.#capped({ ...digest, channel: digest.channel as GovernedChannel }, null)?.until ?? null
   }
 
   #duplicate(request: ActionRequest, equivalence: string): Record<string, unknown> | null {
@@ -238,11 +248,11 @@ export class GovernorSession {
     return earlier ? { earlier: earlier.id, at: earlier.at } : null
   }
 
-  #timing(request: ActionRequest): { reason: string; until: number } | null {
+  #timing(channel: string, zone: string): { reason: string; until: number } | null {
     const p = this.#policy
-    const found = isTask(request.channel)
+    const found = isTask(channel)
       ? nextAllowed(this.#nowMs, this.#tenantZone, { days: p.workingDays, open: spanOf(p.workingHours) })
-      : nextAllowed(this.#nowMs, request.zone, { days: p.workingDays, closed: spanOf(p.quietHours) })
+      : nextAllowed(this.#nowMs, zone, { days: p.workingDays, closed: spanOf(p.quietHours) })
     return found ? { reason: found.reason, until: found.at } : null
   }
 
@@ -278,10 +288,14 @@ export class GovernorSession {
       : null
   }
 
-  #capped(request: ActionRequest): Hold | null {
+  /** The first cap (the tenant's, the campaign's if one is given, the assignee's) the recipient reached. */
+  #capped(
+    request: Pick<ActionRequest, 'channel' | 'recipient' | 'zone'>,
+    campaign: CampaignTable | null,
+  ): Hold | null {
     const caps: { scope: string; cap: Cap }[] = [
       ...this.#policy.caps.map((cap) => ({ scope: 'tenant', cap })),
-      ...this.#capsOf(request.campaign).map((cap) => ({ scope: 'campaign', cap })),
+      ...(campaign ? this.#capsOf(campaign) : []).map((cap) => ({ scope: 'campaign', cap })),
     ]
     if (isTask(request.channel) && this.#policy.tasksPerAssigneePerDay !== null)
       caps.push({
@@ -298,7 +312,7 @@ export class GovernorSession {
         if (
           r.decision === 'sent' &&
           capCovers(cap.channel, r.channel) &&
-          (scope !== 'campaign' || r.campaign_id === request.campaign.id) &&
+          (scope !== 'campaign' || r.campaign_id === campaign?.id) &&
           Date.parse(r.at) >= period.startMs &&
           Date.parse(r.at) < period.endMs
         )
@@ -420,10 +434,6 @@ export class GovernorSession {
         .values(rows.slice(i, i + 400))
         .execute()
   }
-}
-
-function spanOf(span: { from: string; to: string } | null) {
-  return span ? { from: minutesOf(span.from), to: minutesOf(span.to) } : null
 }
 
 /** Whether a cap on `capChannel` counts an action on `channel` (`any`: every message channel). */

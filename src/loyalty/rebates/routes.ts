@@ -1,5 +1,5 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { sendCsv, wantsCsv } from '../../api/csv.js'
 import { type FxmApp, principalOf } from '../../api/types.js'
 import { listRebateAccruals } from './accruals.js'
 import {
@@ -45,19 +45,6 @@ const SEE =
   'Callers see the agreements of the accounts they see: sales reps their own customers (and branches), ' +
   'analysts and administrators all; an agreement they do not see is 404.'
 const MONEY = 'Money is integer minor units (cents) of the currency; rates are percent.'
-
-/** True when the caller asked for CSV, by `format` or by the Accept header. */
-function wantsCsv(request: FastifyRequest, f: string | undefined): boolean {
-  if (f !== undefined) return f === 'csv'
-  return /\btext\/csv\b/i.test(request.headers.accept ?? '')
-}
-
-function sendCsv(reply: FastifyReply, name: string, text: string): FastifyReply {
-  return reply
-    .type('text/csv; charset=utf-8')
-    .header('content-disposition', `attachment; filename="${name}.csv"`)
-    .send(text)
-}
 
 /**
  * Registers the volume rebate routes: agreements, their progress and accruals, settlements (JSON
