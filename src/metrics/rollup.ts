@@ -129,27 +129,43 @@ async function recountBlock(
   const where = sql<boolean>`tenant_id = ${tenantId} and ${anyOf(trx, sql.ref('account_id'), accounts)}
     and ${anyOf(trx, sql.ref('day'), days)}`
   const { rows: old } = await sql<{
+    account_id: string
     metric: string
     dim: string
     dim_value: string
     day: string
     value: number
   }>`
-    select metric, dim, dim_value, day, value from metric_daily ${byCell(trx)} where ${where}`.execute(trx)
-  await sql`delete from metric_daily ${byCell(trx)} where ${where}`.execute(trx)
+    select account_id, metric, dim, dim_value, day, value from metric_daily ${byCell(trx)}
+    where ${where}`.execute(trx)
 
+  // Only values that changed are written: a recount mostly finds most of its cells as they were
+  // (a block holds cells nobody asked for, and a day's facts arrive over several batches), and
+  // every row written dirties a page in the table and one in the by-metric index.
   // The totals move by new minus old, per measure, dimension value and day.
   const delta = new Map<string, number>()
   const move = (key: string, by: number) => delta.set(key, (delta.get(key) ?? 0) + by)
-  for (const r of old) move([r.metric, r.dim, r.dim_value, r.day].join(SEP), -Number(r.value))
   const rows: unknown[][] = []
+  let vanished = 0
+  for (const r of old) {
+    const key = [r.account_id, r.metric, r.dim, r.dim_value, r.day].join(SEP)
+    const was = Number(r.value)
+    const now = fresh.get(key) ?? 0
+    fresh.delete(key)
+    if (now === was) continue
+    // A value that is gone is written as 0 and deleted below, in one statement for the block.
+    if (now === 0) vanished++
+    rows.push([tenantId, r.account_id, r.metric, r.dim, r.dim_value, r.day, now])
+    move([r.metric, r.dim, r.dim_value, r.day].join(SEP), now - was)
+  }
   for (const [key, value] of fresh) {
     if (value === 0) continue
     const [accountId, metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string, string]
     rows.push([tenantId, accountId, metric, dim, dimValue, day, value])
     move([metric, dim, dimValue, day].join(SEP), value)
   }
-  await insertRows(trx, rows, '')
+  await insertRows(trx, rows, UPSERT_VALUE)
+  if (vanished > 0) await sql`delete from metric_daily ${byCell(trx)} where ${where} and value = 0`.execute(trx)
   const totals: unknown[][] = []
   for (const [key, by] of delta) {
     if (by === 0) continue
@@ -234,6 +250,8 @@ function byCell(trx: StoreHandle) {
 }
 
 const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']
+const UPSERT_VALUE =
+  'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value = excluded.value'
 
 function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<number> {
   return insertValues(trx, 'metric_daily', COLUMNS, rows, tail)
