@@ -165,7 +165,8 @@ async function recountBlock(
     move([metric, dim, dimValue, day].join(SEP), value)
   }
   await insertRows(trx, rows, UPSERT_VALUE)
-  if (vanished > 0) await sql`delete from metric_daily ${byCell(trx)} where ${where} and value = 0`.execute(trx)
+  if (vanished > 0)
+    await sql`delete from metric_daily ${byCell(trx)} where ${where} and value = 0`.execute(trx)
   const totals: unknown[][] = []
   for (const [key, by] of delta) {
     if (by === 0) continue
