@@ -71,6 +71,8 @@ export interface Benchmark {
   rows?: { full: number; quick: number }
   /** Timed repetitions when `--reps` is not given, for benchmarks whose one repetition takes minutes. */
   reps?: number
+  /** Runs only when named on the command line (a run of every benchmark leaves it out): for the long ones. */
+  onlyWhenNamed?: boolean
   /** Settings that shape the figures beyond `RunOptions` (batch sizes, table shape), for the record. */
   settings: Record<string, string | number>
   /** The paths to measure on one engine; the harness times them and then calls `close`. */
