@@ -27,7 +27,7 @@ export const SETTINGS = {
   pollIntervalMs: { env: 'FXM_POLL_INTERVAL_MS', doc: 'How often an idle worker looks for work' },
   consumers: {
     env: 'FXM_CONSUMERS',
-    doc: 'Outbox consumers a worker keeps caught up, comma-separated (harmonize, metrics, loyalty), or all',
+    doc: 'Outbox consumers a worker keeps caught up, comma-separated (harmonize, metrics, loyalty, campaigns), or all',
   },
   smtpUrl: {
     env: 'FXM_SMTP_URL',

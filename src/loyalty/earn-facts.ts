@@ -125,14 +125,16 @@ export async function earnFromOrderLines(
         if (!original) continue
         const share = returnedShare(line, original)
         if (share <= 0) continue
+        // Sorted here: asked to order by id, SQLite (without table statistics) walks every lot of
+        // the tenant by primary key instead of looking the line's few up by the fact index.
         const lots = await loyaltyDb(trx)
           .selectFrom('loyalty_lots')
           .select(['id', 'points'])
           .where('tenant_id', '=', ctx.tenantId)
           .where('program_id', '=', program.id)
           .where('fact_id', '=', original.id)
-          .orderBy('id')
           .execute()
+        lots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         for (const lot of lots) {
           const points = Math.round(Number(lot.points) * share)
           if (points <= 0) continue
