@@ -65,6 +65,7 @@ export async function listAccountProfiles(
   const rows = await segmentQuery(deps, principal, filter)
     .select(['name', 'kind', 'industry', 'region', 'size_band', 'attributes'])
     .execute()
+  rows.sort(byId)
   return rows.map((r) => ({
     id: r.id,
     name: r.name,
@@ -85,8 +86,13 @@ export async function listSegmentAccountIds(
   principal: Principal,
   filter: SegmentFilter,
 ): Promise<string[]> {
-  return (await segmentQuery(deps, principal, filter).execute()).map((r) => r.id)
+  return (await segmentQuery(deps, principal, filter).execute()).sort(byId).map((r) => r.id)
 }
+
+// Sorted here, not by the query: asked to order by id, SQLite walks every account of the tenant
+// by primary key instead of seeking the segment's few in the segment index (21 ms instead of 4 for
+// a peer group of 3,700 among 55,000 customers).
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 function segmentQuery(deps: CatalogDeps, principal: Principal, filter: SegmentFilter) {
   const db = catalogDb(deps)
@@ -96,7 +102,6 @@ function segmentQuery(deps: CatalogDeps, principal: Principal, filter: SegmentFi
     .select('id')
     .where('tenant_id', '=', principal.tenantId)
     .where('kind', 'in', [...filter.kinds])
-    .orderBy('id')
   for (const [attribute, value] of Object.entries(filter.match ?? {}) as [SegmentAttribute, string | null][])
     q = value === null ? q.where(attribute, 'is', null) : q.where(attribute, '=', value)
   if (filter.exceptId !== undefined) q = q.where('id', '<>', filter.exceptId)

@@ -253,4 +253,16 @@ export const catalogMigrations: FxmMigration[] = [
       await db.schema.alterTable('api_keys').addColumn('account_id', 'text').execute()
     },
   },
+  {
+    name: '20261209_16_catalog_account_segments',
+    async up(db) {
+      // The accounts of a kind sharing attributes (a peer group: industry and size band by
+      // default), read with their ids from the index alone.
+      await db.schema
+        .createIndex('accounts_segment')
+        .on('accounts')
+        .columns(['tenant_id', 'kind', 'industry', 'size_band', 'region', 'id'])
+        .execute()
+    },
+  },
 ]

@@ -44,7 +44,7 @@ export {
 } from './custom.js'
 export { metricsMigrations } from './migrations.js'
 export { type AccountOverview, accountOverview, type OverviewMetric } from './overview.js'
-export { forgetPeerFigures, type GroupFigures, groupFigures } from './peer-figures.js'
+export { forgetPeerFigures, type GroupFigures, groupFigures, PEER_MAX_AGE_MS } from './peer-figures.js'
 export {
   DEFAULT_PEER_ATTRIBUTES,
   type PeerGroup,

@@ -8,14 +8,20 @@ import { measuresOf, metricValue, sumMeasures } from './values.js'
 
 /**
  * Peer groups' figures over a window, kept in memory. Summing a window per account over a group of
- * a thousand or more accounts reads hundreds of thousands of daily values, far too many for an
- * overview answered in milliseconds; but every account of the group shares the result (each then
- * leaves its own value out). An entry is used only while the rollups are unchanged: it is keyed
- * by the exact accounts of the group, and stamped with the position of the `metrics` consumer,
- * which moves with every change to the rollups except a rebuild; a rebuild through this process
- * forgets the tenant's entries (`forgetPeerFigures`), one by another process is seen once the
- * next facts are rolled up. About 1 MB per cached group of 2,000 accounts; at most 32 groups.
+ * a thousand or more accounts reads hundreds of thousands of daily values (a group of 3,700
+ * accounts takes about 370 ms), far too many for an overview answered in milliseconds; but every
+ * account of the group shares the result (each then leaves its own value out). An entry is keyed by
+ * the exact accounts of the group and stamped with the position of the `metrics` consumer, which
+ * moves with every change to the rollups except a rebuild. While the rollups stay as they were, an
+ * entry is used however old; once they moved, it is still used for up to `PEER_MAX_AGE_MS` (a
+ * median over weeks of many accounts barely moves in minutes, and with facts arriving every second
+ * the figures would otherwise be computed for nearly every overview), then computed afresh. A
+ * rebuild through this process forgets the tenant's entries (`forgetPeerFigures`). About 1 MB per
+ * cached group of 2,000 accounts; at most 32 groups.
  */
+
+/** How long peer figures are used after the rollups moved on: 10 minutes. */
+export const PEER_MAX_AGE_MS = 10 * 60_000
 
 const MAX_ENTRIES = 32
 
@@ -30,6 +36,8 @@ export interface GroupFigures {
 interface Entry {
   tenantId: string
   version: string
+  /** When the figures were computed (ms since the epoch, this process's wall clock). */
+  computedAt: number
   figures: GroupFigures
 }
 
@@ -55,7 +63,7 @@ export async function groupFigures(
   const version = (await consumerPosition(deps.store.db, METRICS_CONSUMER)) ?? ''
   const key = cacheKey(tenantId, accountIds, metrics, window)
   const hit = entries.get(key)
-  if (hit && hit.version === version) {
+  if (hit && (hit.version === version || Date.now() - hit.computedAt < PEER_MAX_AGE_MS)) {
     entries.delete(key)
     entries.set(key, hit)
     return hit.figures
@@ -71,7 +79,7 @@ export async function groupFigures(
         })
   const figures = computeFigures(accountIds, metrics, new Map(sums.map((s) => [s.key, s.sums])))
   entries.delete(key)
-  entries.set(key, { tenantId, version, figures })
+  entries.set(key, { tenantId, version, computedAt: Date.now(), figures })
   for (const oldest of entries.keys()) {
     if (entries.size <= MAX_ENTRIES) break
     entries.delete(oldest)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
 import { catalogMigrations, listAccounts, listProductGroups } from '../catalog/index.js'
 import { type HarmonizeWorld, harmonizeWorld } from '../harmonize/fixtures.js'
@@ -16,6 +16,7 @@ import {
   metricsMigrations,
   type OverviewQuery,
   overviewCsv,
+  PEER_MAX_AGE_MS,
   runMetricsOnce,
   seriesCsv,
 } from './index.js'
@@ -352,7 +353,7 @@ describe.each(ENGINES)('metric queries on %s', (engine) => {
   })
 
   // Last: it adds a fact.
-  it('sums the peers again once new facts are rolled up', async () => {
+  it('keeps the peer figures for up to 10 minutes after new facts are rolled up, then sums them again', async () => {
     const median = async () =>
       (await accountOverview(w.deps, w.a.as.analyst, id('K-1'), { to: W.to, days: 30 })).metrics.find(
         (m) => m.key === 'revenue',
@@ -370,6 +371,13 @@ describe.each(ENGINES)('metric queries on %s', (engine) => {
       },
     ])
     while ((await runMetricsOnce(w.deps)) > 0) {}
-    expect(await median()).toBe(25_000) // K-2 20,000, K-6 25,000, K-3 30,000
+    expect(await median()).toBe(20_000) // the peer figures of a moment ago
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() + PEER_MAX_AGE_MS + 1_000)
+      expect(await median()).toBe(25_000) // K-2 20,000, K-6 25,000, K-3 30,000
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
