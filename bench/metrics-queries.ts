@@ -34,8 +34,8 @@ const OVERVIEW_DAYS = 90
  * an overview needs, one account's sums over both windows, as one plain query.
  *
  * `metrics-queries` reads the demo world's size; `metrics-queries-10m` the rollups of 10 million
- * facts (55,000 customers, about 47 million daily values; it takes minutes to build, so it only
- * runs when named).
+ * facts (55,000 customers, 52 million daily values; its world takes about 11 minutes to build on
+ * SQLite, so it only runs when named).
  */
 function metricsQueriesBenchmark(name: string, accounts: number, world: string): Benchmark {
   const settings: Record<string, string | number> = {

@@ -1,9 +1,8 @@
 /**
  * The benchmark runner: `npm run bench [-- <benchmark>...] [--rows N] [--reps N] [--engines sqlite,postgres] [--quick]`.
- * Runs the named benchmarks (all when none is named, but for the few that take long and only run
- * when named), prints a table per benchmark, and, unless
- * `--quick`, writes the results under bench/results/ and regenerates the benchmark's section of
- * BENCHMARKS.md.
+ * Runs the named benchmarks (all when none is named, except the long ones marked `onlyWhenNamed`),
+ * prints a table per benchmark, and, unless `--quick`, writes the results under bench/results/ and
+ * regenerates the benchmark's section of BENCHMARKS.md.
  */
 import { parseArgs } from 'node:util'
 import type { Engine } from '../src/store/index.js'

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import { byId } from '../core/index.js'
 import { anyOf, parseJson, type StoreTables } from '../store/index.js'
 import { visibleAccountIds } from './account-visibility.js'
 import type { AccountAttributes } from './accounts.js'
@@ -89,11 +90,10 @@ export async function listSegmentAccountIds(
   return (await segmentQuery(deps, principal, filter).execute()).sort(byId).map((r) => r.id)
 }
 
-// Sorted here, not by the query: asked to order by id, SQLite walks every account of the tenant
-// by primary key instead of seeking the segment's few in the segment index (21 ms instead of 4 for
-// a peer group of 3,700 among 55,000 customers).
-const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-
+/**
+ * Unordered: the callers sort by id in memory (`byId`), which lets SQLite seek the segment index
+ * (4 ms for a peer group of 3,700 among 55,000 customers, 21 ms ordered by id).
+ */
 function segmentQuery(deps: CatalogDeps, principal: Principal, filter: SegmentFilter) {
   const db = catalogDb(deps)
   const visible = visibleAccountIds(db, principal)

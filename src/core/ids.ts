@@ -116,3 +116,15 @@ function randomPool(n: number): Buffer {
 export function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url')
 }
+
+/**
+ * Orders rows by their id (ULIDs sort by time): for reads that sort in memory because an `ORDER BY
+ * id` would make SQLite, without table statistics, walk the table by primary key instead of seeking
+ * the few rows through the filter's index.
+ *
+ * @example
+ * rows.sort(byId)
+ */
+export function byId(a: { id: string }, b: { id: string }): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}

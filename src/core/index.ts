@@ -14,7 +14,7 @@ export {
   type SettingName,
 } from './config.js'
 export { ERROR_CODES, type ErrorCode, type FieldIssue, FxmError, toFxmError } from './errors.js'
-export { ID_PREFIXES, type IdKind, newId, randomSecret, ulid, ulidBlock } from './ids.js'
+export { byId, ID_PREFIXES, type IdKind, newId, randomSecret, ulid, ulidBlock } from './ids.js'
 export { createLogger, type Logger, silentLogger } from './logger.js'
 export { addMoney, formatMoney, fromMajor, type Money, minorDigits, money } from './money.js'
 export { parseInput } from './parse-input.js'

@@ -1,4 +1,5 @@
 import { type AccountProfileWithParent, accountProfilesByIds } from '../catalog/index.js'
+import { byId } from '../core/index.js'
 import { type PartnerFact, readOrderLines } from '../harmonize/index.js'
 import { earn, type LedgerContext, reverse } from './ledger.js'
 import { activePrograms, type Program } from './programs.js'
@@ -125,8 +126,7 @@ export async function earnFromOrderLines(
         if (!original) continue
         const share = returnedShare(line, original)
         if (share <= 0) continue
-        // Sorted here: asked to order by id, SQLite (without table statistics) walks every lot of
-        // the tenant by primary key instead of looking the line's few up by the fact index.
+        // Sorted in memory (`byId`): ordered by id, SQLite walked every lot of the tenant.
         const lots = await loyaltyDb(trx)
           .selectFrom('loyalty_lots')
           .select(['id', 'points'])
@@ -134,7 +134,7 @@ export async function earnFromOrderLines(
           .where('program_id', '=', program.id)
           .where('fact_id', '=', original.id)
           .execute()
-        lots.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        lots.sort(byId)
         for (const lot of lots) {
           const points = Math.round(Number(lot.points) * share)
           if (points <= 0) continue

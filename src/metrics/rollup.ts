@@ -139,9 +139,9 @@ async function recountBlock(
     select account_id, metric, dim, dim_value, day, value from metric_daily ${byCell(trx)}
     where ${where}`.execute(trx)
 
-  // Only values that changed are written: a recount mostly finds most of its cells as they were
-  // (a block holds cells nobody asked for, and a day's facts arrive over several batches), and
-  // every row written dirties a page in the table and one in the by-metric index.
+  // Only values that changed are written: a recount finds some of its cells as they were (a block
+  // holds cells nobody asked for, a day's facts arrive over several batches), and every row
+  // written dirties a page in the table and one in the by-metric index.
   // The totals move by new minus old, per measure, dimension value and day.
   const delta = new Map<string, number>()
   const move = (key: string, by: number) => delta.set(key, (delta.get(key) ?? 0) + by)
@@ -173,11 +173,7 @@ async function recountBlock(
     const [metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string]
     totals.push([tenantId, ALL_ACCOUNTS, metric, dim, dimValue, day, by])
   }
-  await insertRows(
-    trx,
-    totals,
-    'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value = metric_daily.value + excluded.value',
-  )
+  await insertRows(trx, totals, ADD_TO_VALUE)
   if (totals.length > 0) {
     await sql`delete from metric_daily ${byCell(trx)} where tenant_id = ${tenantId}
       and account_id = ${ALL_ACCOUNTS} and ${anyOf(trx, sql.ref('day'), days)} and value = 0`.execute(trx)
@@ -251,8 +247,11 @@ function byCell(trx: StoreHandle) {
 }
 
 const COLUMNS = ['tenant_id', 'account_id', 'metric', 'dim', 'dim_value', 'day', 'value']
-const UPSERT_VALUE =
-  'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value = excluded.value'
+const ON_CELL = 'on conflict (tenant_id, account_id, day, metric, dim, dim_value) do update set value ='
+/** An account's value replaces what was there. */
+const UPSERT_VALUE = `${ON_CELL} excluded.value`
+/** A total moves by the difference. */
+const ADD_TO_VALUE = `${ON_CELL} metric_daily.value + excluded.value`
 
 function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<number> {
   return insertValues(trx, 'metric_daily', COLUMNS, rows, tail)

@@ -165,7 +165,8 @@ export function registerMetricsRoutes(app: FxmApp, deps: MetricsDeps): void {
           'metrics over twelve months, and the median and mean of its peers with its percentile among them. ' +
           'Peers are accounts of the same kind sharing the `peers` attributes (default industry and size band) ' +
           'and matching the CEL audience `peerExpr`, never the account itself, and only among the accounts ' +
-          `you see. An invalid peerExpr is 400 naming it. ${READ} CSV gives one row per metric. ${CSV}`,
+          'you see. Peer figures are shared by the group and may lag new facts by up to 10 minutes. ' +
+          `An invalid peerExpr is 400 naming it. ${READ} CSV gives one row per metric. ${CSV}`,
         params: accountParams,
         querystring: overviewQuerySchema.extend({ format }),
         response: { 200: overviewReply },
