@@ -40,9 +40,11 @@ export {
 } from './consumer.js'
 export { dayIn } from './day.js'
 export {
+  countInteractions,
   FACT_TABLES,
   factDayRange,
   type GroupAvailabilityDay,
+  type InteractionCount,
   PARTNER_FACT_TYPES,
   type PartnerFact,
   type PartnerFactType,

@@ -207,4 +207,18 @@ export const harmonizeMigrations: FxmMigration[] = [
       await sql`alter table fact_order_lines alter column net_amount type double precision`.execute(db)
     },
   },
+  {
+    // The rollups count a block's interactions per account, day, kind and product group; with kind
+    // and group in the (day, account) index SQLite and PostgreSQL count them from the index alone,
+    // without reading a fact (a busy account's day is read again with every batch that adds to it).
+    name: '20261209_34_harmonize_interaction_counts',
+    async up(db) {
+      await db.schema.dropIndex('fact_interactions_day_account_id').execute()
+      await db.schema
+        .createIndex('fact_interactions_day_account_id_kind_product_group_id')
+        .on('fact_interactions')
+        .columns(['tenant_id', 'day', 'account_id', 'kind', 'product_group_id'])
+        .execute()
+    },
+  },
 ]

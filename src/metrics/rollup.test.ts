@@ -11,6 +11,7 @@ import {
   metricsMigrations,
   metricValue,
   rebuildMetrics,
+  recountCells,
   runMetricsOnce,
   sumMeasures,
   writeMeasureSettings,
@@ -145,6 +146,22 @@ describe.each(ENGINES)('metrics rollups on %s', (engine) => {
     expect(await total('order_lines')).toBe(3)
     expect(await total('units')).toBe(6)
     expect(await total('searches')).toBe(2)
+    // Interactions are counted in the database; with a custom metric on interactions every one is
+    // read and counted alone. Both ways give the same values, by product group too.
+    const counted = await snapshot(a.tenant.id)
+    expect(Object.entries(counted).filter(([k]) => k.includes('|searches|product_group|'))).toEqual([
+      [expect.stringMatching(/^\*\|searches\|product_group\|pgr_.*\|2026-03-02$/), 1],
+      [expect.stringMatching(/^acc_.*\|searches\|product_group\|pgr_.*\|2026-03-02$/), 1],
+    ])
+    const cells = Object.keys(counted)
+      .map((k) => k.split('|'))
+      .filter(([account]) => account !== ALL_ACCOUNTS)
+      .map(([accountId, , , , day]) => ({ accountId: accountId!, day: day! }))
+    const nothing = { measure: 'custom.nothing', fact: 'interaction' as const, valueOf: () => null }
+    await t.store.transaction((trx) =>
+      recountCells(trx, a.tenant.id, cells, { onTimeToleranceDays: 0, custom: [nothing] }),
+    )
+    expect(await snapshot(a.tenant.id)).toEqual(counted)
     expect(await total('nps')).toBeCloseTo(((1 - 1) / 3) * 100)
     expect(await total('complaints')).toBe(1)
     expect(await total('deliveries')).toBe(3)

@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import {
+  countInteractions,
   factDayRange,
+  type InteractionCount,
   type PartnerFact,
   type PartnerFactType,
   readFactsBetween,
@@ -43,6 +45,11 @@ const INTERACTION_MEASURES: Record<string, string> = {
   login: 'logins',
 }
 const DAY_MS = 86_400_000
+
+/** The measure an interaction of this kind counts in, if any. */
+function interactionMeasure(kind: string): string | undefined {
+  return Object.hasOwn(INTERACTION_MEASURES, kind) ? INTERACTION_MEASURES[kind] : undefined
+}
 
 /** The lock every recount of a tenant holds, so concurrent recounts never double-count the totals. */
 export function rollupLockKey(tenantId: string): string {
@@ -116,14 +123,21 @@ async function recountBlock(
   days: string[],
   settings: MeasureSettings,
 ): Promise<number> {
-  const facts = await Promise.all(
-    PARTNER_TYPES.map((t) => readPartnerFacts(trx, tenantId, t, accounts, days)),
-  )
+  // Interactions are most of the facts, and a busy account's day is recounted with every batch
+  // that adds to it: unless a custom metric looks at single interactions, they are counted in the
+  // database per account, day, kind and group.
+  const countOnly = !settings.custom?.some((c) => c.fact === 'interaction')
+  const types = countOnly ? PARTNER_TYPES.filter((t) => t !== 'interaction') : PARTNER_TYPES
+  const [facts, interactions] = await Promise.all([
+    Promise.all(types.map((t) => readPartnerFacts(trx, tenantId, t, accounts, days))),
+    countOnly ? countInteractions(trx, tenantId, accounts, days) : [],
+  ])
   const fresh = new Map<string, number>()
   const counter = new MeasureCounter(fresh, settings)
-  PARTNER_TYPES.forEach((type, i) => {
+  types.forEach((type, i) => {
     for (const fact of facts[i]!) counter.add(type, fact)
   })
+  for (const c of interactions) counter.addInteractions(c)
   counter.finish()
 
   const where = sql<boolean>`tenant_id = ${tenantId} and ${anyOf(trx, sql.ref('account_id'), accounts)}
@@ -292,7 +306,7 @@ class MeasureCounter {
     if (!this.#builtIns) return
     switch (type) {
       case 'interaction': {
-        const measure = INTERACTION_MEASURES[(fact as PartnerFact<'interaction'>).kind]
+        const measure = interactionMeasure((fact as PartnerFact<'interaction'>).kind)
         if (measure) put(measure, 1)
         break
       }
@@ -309,6 +323,15 @@ class MeasureCounter {
         this.#feedback(fact as PartnerFact<'feedback'>, put)
         break
     }
+  }
+
+  /** Counts interactions counted in the database (`countInteractions`), as `add` counts each one. */
+  addInteractions(c: InteractionCount): void {
+    const measure = interactionMeasure(c.kind)
+    if (!measure) return
+    const n = Number(c.n)
+    this.#put(c.account_id, measure, '', '', c.day, n)
+    if (c.product_group_id) this.#put(c.account_id, measure, 'product_group', c.product_group_id, c.day, n)
   }
 
   /** Writes the distinct order counts. */
