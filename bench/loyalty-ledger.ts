@@ -58,7 +58,7 @@ export const loyaltyLedger: Benchmark = {
     `the ledger in process, ${EARNS_PER_TRANSACTION} earns per transaction (as the loyalty consumer earns a harmonize ` +
     'batch) or one per transaction; "FXM over HTTP" POSTs /v1/loyalty/programs/{id}/earn over loopback with a ' +
     `write API key and an idempotency key per request from a client process of its own, ${IN_FLIGHT} in flight; ` +
-    'requests that arrive together share a commit on SQLite (group commit). Raw driver: the ' +
+    'requests that arrive together are written together, one transaction and one multi-row write per table for all of them. Raw driver: the ' +
     `same rows written by better-sqlite3 or pg prepared statements, ${EARNS_PER_TRANSACTION} earns per transaction.`,
   unit: 'postings/s',
   rows: { full: 2_000, quick: 400 },

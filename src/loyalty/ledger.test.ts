@@ -9,6 +9,7 @@ import {
   cancelReserved,
   confirmReserved,
   earn,
+  earnMany,
   expire,
   type LedgerContext,
   type LedgerRequest,
@@ -276,6 +277,96 @@ describe.each(ENGINES)('the points ledger on %s', (engine) => {
       expect(rest.points).toBe(policy === 'debt' ? 50 : 0)
       await checkInvariants(p.id)
     }
+  })
+
+  it('earns many at once as one by one would: replays, keys twice in one call, bad amounts and members who owe', async () => {
+    const p = program('prg_many', { negativeBalance: 'debt' })
+    const [a, b, owing] = ['acc_many_a', 'acc_many_b', 'acc_many_owing']
+    // The member who owes: 100 earned, 80 spent, the line returned in full.
+    const lot = await tx((trx) =>
+      earn(
+        trx,
+        ctxOn('2026-02-01'),
+        p,
+        { memberId: owing, points: 100, earnedOn: '2026-02-01', pending: false },
+        req('m-o1'),
+      ),
+    )
+    await tx((trx) => reserve(trx, ctxOn('2026-02-02'), p, owing, 80, req('m-o2')))
+    await tx((trx) => confirmReserved(trx, ctxOn('2026-02-02'), p, owing, 80, req('m-o3')))
+    await tx((trx) => reverse(trx, ctxOn('2026-02-03'), p, lot.lotId!, 100, req('m-o4')))
+    expect(await readBalance(t.store.db, TENANT, p.id, owing)).toMatchObject({ available: 0, owed: 80 })
+    const first = await tx((trx) =>
+      earn(
+        trx,
+        ctxOn('2026-02-04'),
+        p,
+        { memberId: a, points: 5, earnedOn: '2026-02-04', pending: false },
+        req('m-1'),
+      ),
+    )
+
+    const item = (
+      memberId: string,
+      points: number,
+      key: string,
+      pending = false,
+      request: unknown = { key },
+    ) => ({
+      input: { memberId, points, earnedOn: '2026-02-05', pending },
+      request: req(key, request),
+    })
+    const outcomes = await tx((trx) =>
+      earnMany(trx, ctxOn('2026-02-05'), p, [
+        item(a, 10, 'm-2', true),
+        item(a, 5, 'm-1'), // journaled before: its first reply
+        item(b, 20, 'm-3'),
+        item(b, 20, 'm-3'), // the same key twice in one call: a retry of the first
+        item(b, 30, 'm-4', false, { other: true }),
+        item(b, 31, 'm-4', false, { other: false }), // the same key for another request
+        item(a, 0, 'm-5'), // no points
+        item(owing, 50, 'm-6'), // pays 50 of the 80 owed
+        item(a, 5, 'm-1', false, { changed: true }), // an old key for another request
+      ]),
+    )
+    const replies = outcomes.map((o) => (o.ok ? o.reply : (o.error as FxmError).code))
+    expect(replies[0]).toMatchObject({ memberId: a, points: 10, replayed: false })
+    expect(replies[1]).toEqual({ ...first, replayed: true })
+    expect(replies[2]).toMatchObject({ memberId: b, points: 20, replayed: false })
+    expect(replies[3]).toEqual({ ...(replies[2] as object), replayed: true })
+    expect(replies[4]).toMatchObject({ memberId: b, points: 30, replayed: false })
+    expect(replies.slice(5, 7)).toEqual(['conflict', 'invalid_input'])
+    expect(replies[7]).toMatchObject({ memberId: owing, points: 50, replayed: false })
+    expect(replies[8]).toBe('conflict')
+
+    expect(await readBalance(t.store.db, TENANT, p.id, a)).toMatchObject({
+      pending: 10,
+      available: 5,
+      earned: 15,
+    })
+    expect(await readBalance(t.store.db, TENANT, p.id, b)).toMatchObject({
+      pending: 0,
+      available: 50,
+      earned: 50,
+    })
+    expect(await readBalance(t.store.db, TENANT, p.id, owing)).toMatchObject({ available: 0, owed: 30 })
+    // The pending lot matures after the program's 14 days, like a lot earned alone.
+    const pendingLot = await loyaltyDb(t.store.db)
+      .selectFrom('loyalty_lots')
+      .select(['state', 'matures_on', 'expires_on'])
+      .where('tenant_id', '=', TENANT)
+      .where('id', '=', (replies[0] as { lotId: string }).lotId)
+      .executeTakeFirstOrThrow()
+    expect(pendingLot).toEqual({ state: 'pending', matures_on: '2026-02-19', expires_on: '2027-02-04' })
+    // Asked again, the whole call moves nothing and answers as before.
+    const again = await tx((trx) =>
+      earnMany(trx, ctxOn('2026-02-06'), p, [item(a, 10, 'm-2', true), item(b, 20, 'm-3')]),
+    )
+    expect(again).toEqual([
+      { ok: true, reply: { ...(replies[0] as object), replayed: true } },
+      { ok: true, reply: { ...(replies[2] as object), replayed: true } },
+    ])
+    await checkInvariants(p.id)
   })
 
   it('keeps every invariant over random sequences of earns, returns, redemptions, maturities and expiries', async () => {

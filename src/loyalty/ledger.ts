@@ -214,14 +214,61 @@ const POSTING_COLUMNS = [
   'lot_id',
   'created_at',
 ] as const satisfies readonly (keyof LoyaltyPostingTable)[]
-const UPSERT_BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id, pending, available, reserved,
-  debt, earned, redeemed, expired, reversed, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  on conflict (tenant_id, program_id, member_id) do update set
+const JOURNAL_COLUMNS = [
+  'tenant_id',
+  'id',
+  'program_id',
+  'idempotency_key',
+  'request_hash',
+  'kind',
+  'member_id',
+  'points',
+  'reason',
+  'cause_type',
+  'cause_id',
+  'reply',
+  'created_at',
+]
+const LOT_COLUMNS = [
+  'tenant_id',
+  'id',
+  'program_id',
+  'member_id',
+  'journal_id',
+  'rule_id',
+  'fact_id',
+  'points',
+  'remaining',
+  'reversed',
+  'state',
+  'earned_on',
+  'matures_on',
+  'expires_on',
+  'created_at',
+]
+const BALANCE_COLUMNS = [
+  'tenant_id',
+  'program_id',
+  'member_id',
+  'pending',
+  'available',
+  'reserved',
+  'debt',
+  'earned',
+  'redeemed',
+  'expired',
+  'reversed',
+  'updated_at',
+]
+/** A balance row's deltas are added to what the member has. */
+const ADD_TO_BALANCE = `on conflict (tenant_id, program_id, member_id) do update set
   pending = loyalty_balances.pending + excluded.pending, available = loyalty_balances.available + excluded.available,
   reserved = loyalty_balances.reserved + excluded.reserved, debt = loyalty_balances.debt + excluded.debt,
   earned = loyalty_balances.earned + excluded.earned, redeemed = loyalty_balances.redeemed + excluded.redeemed,
   expired = loyalty_balances.expired + excluded.expired, reversed = loyalty_balances.reversed + excluded.reversed,
   updated_at = excluded.updated_at`
+const UPSERT_BALANCE = `insert into loyalty_balances (${BALANCE_COLUMNS.join(', ')})
+  values (${BALANCE_COLUMNS.map(() => '?').join(', ')}) ${ADD_TO_BALANCE}`
 const SELECT_REPLAY = `select request_hash, reply from loyalty_journals
   where tenant_id = ? and program_id = ? and idempotency_key = ?`
 const INSERT_LOT = `insert into loyalty_lots (tenant_id, id, program_id, member_id, journal_id, rule_id, fact_id, points,
@@ -402,6 +449,195 @@ export async function earn(
   }
   await j.write(trx, { kind: 'earn', memberId: input.memberId, points: input.points }, request, reply)
   return reply
+}
+
+/** One earn of `earnMany`: what is earned and the request it answers. */
+export interface ManyEarn {
+  input: EarnInput
+  request: LedgerRequest
+}
+
+/** What became of one earn of `earnMany`: its reply, or the error it alone failed with. */
+export type EarnOutcome = { ok: true; reply: JournalReply } | { ok: false; error: unknown }
+
+/**
+ * Earns for many requests at once in the caller's transaction, as `earn` would one after another,
+ * with a handful of statements for all of them: one read of the idempotency keys, then journals,
+ * postings, lots and balances each as one multi-row write. Each earn fails alone (a bad amount, a
+ * key reused for another request) and leaves the others be; a key twice in one call is answered
+ * like a retry. Earns that become available to a member who owes points pay the debt first, one
+ * by one through `earn`.
+ *
+ * @example
+ * const outcomes = await earnMany(trx, ctx, program, [{ input, request }, ...])
+ */
+export async function earnMany(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  earns: ManyEarn[],
+): Promise<EarnOutcome[]> {
+  const outcomes: (EarnOutcome | undefined)[] = earns.map(({ input }) =>
+    Number.isSafeInteger(input.points) && input.points > 0
+      ? undefined
+      : { ok: false, error: FxmError.invalid('points', 'must be a whole number of points above 0') },
+  )
+  const members = [...new Set(earns.map((e) => e.input.memberId))].sort()
+  for (const member of members) await lockMember(trx, ctx.tenantId, program.id, member)
+  // One lookup per key, by the whole unique key: asked for a list of keys, PostgreSQL without table
+  // statistics walks every journal of the program instead.
+  const journaled = new Map<string, { request_hash: string; reply: string }>()
+  for (const key of new Set(earns.map((e) => e.request.idempotencyKey))) {
+    const [found] = await runSql<{ request_hash: string; reply: string }>(trx, SELECT_REPLAY, [
+      ctx.tenantId,
+      program.id,
+      key,
+    ])
+    if (found) journaled.set(key, found)
+  }
+  const window = program.settings.returnWindowDays
+  const owing = new Set(
+    (
+      await loyaltyDb(trx)
+        .selectFrom('loyalty_balances')
+        .select('member_id')
+        .where('tenant_id', '=', ctx.tenantId)
+        .where('program_id', '=', program.id)
+        .where('member_id', 'in', members)
+        .where('debt', '>', 0)
+        .execute()
+    ).map((r) => r.member_id),
+  )
+  const journals: unknown[][] = []
+  const postings: unknown[][] = []
+  const lots: unknown[][] = []
+  const balances = new Map<string, { pending: number; available: number; earned: number }>()
+  const inBatch = new Map<string, { hash: string; index: number }>()
+  const oneByOne: number[] = []
+  const conflict = (key: string) =>
+    new FxmError('conflict', `Idempotency key "${key}" was used for a different request; use a new key`)
+  earns.forEach(({ input, request }, i) => {
+    if (outcomes[i]) return
+    const key = request.idempotencyKey
+    const hash = requestHash(request.request)
+    const done = journaled.get(key)
+    if (done) {
+      outcomes[i] =
+        done.request_hash === hash
+          ? { ok: true, reply: { ...parseJson<JournalReply>(done.reply), replayed: true } }
+          : { ok: false, error: conflict(key) }
+      return
+    }
+    const first = inBatch.get(key)
+    if (first) {
+      // Answered once the first earn under this key has its reply (below).
+      if (first.hash !== hash) outcomes[i] = { ok: false, error: conflict(key) }
+      return
+    }
+    inBatch.set(key, { hash, index: i })
+    const pending = input.pending && window > 0
+    if (!pending && owing.has(input.memberId)) {
+      oneByOne.push(i)
+      return
+    }
+    const journalId = newId('journal', ctx.nowMs)
+    const lotId = newId('lot', ctx.nowMs)
+    const to: LedgerAccount = pending ? 'pending' : 'available'
+    const reply: JournalReply = {
+      journalId,
+      kind: 'earn',
+      memberId: input.memberId,
+      points: input.points,
+      replayed: false,
+      lotId,
+    }
+    journals.push([
+      ctx.tenantId,
+      journalId,
+      program.id,
+      key,
+      hash,
+      'earn',
+      input.memberId,
+      input.points,
+      request.reason,
+      request.causeType,
+      request.causeId,
+      toJson(reply),
+      ctx.now,
+    ])
+    const posting = journalId.replace('jrn_', 'pst_')
+    postings.push(
+      [ctx.tenantId, `${posting}_00`, journalId, program.id, '', 'issuance', -input.points, lotId, ctx.now],
+      [
+        ctx.tenantId,
+        `${posting}_01`,
+        journalId,
+        program.id,
+        input.memberId,
+        to,
+        input.points,
+        lotId,
+        ctx.now,
+      ],
+    )
+    lots.push([
+      ctx.tenantId,
+      lotId,
+      program.id,
+      input.memberId,
+      journalId,
+      input.ruleId ?? null,
+      input.factId ?? null,
+      input.points,
+      input.points,
+      0,
+      to,
+      input.earnedOn,
+      pending ? addDays(input.earnedOn, window) : input.earnedOn,
+      expiresOn(input.earnedOn, program.settings.expiry),
+      ctx.now,
+    ])
+    const balance = balances.get(input.memberId) ?? { pending: 0, available: 0, earned: 0 }
+    balance[to] += input.points
+    balance.earned += input.points
+    balances.set(input.memberId, balance)
+    outcomes[i] = { ok: true, reply }
+  })
+  await insertValues(trx, 'loyalty_lots', LOT_COLUMNS, lots)
+  await insertValues(trx, 'loyalty_journals', JOURNAL_COLUMNS, journals)
+  await insertValues(trx, 'loyalty_postings', [...POSTING_COLUMNS], postings)
+  await insertValues(
+    trx,
+    'loyalty_balances',
+    BALANCE_COLUMNS,
+    [...balances].map(([member, b]) => [
+      ctx.tenantId,
+      program.id,
+      member,
+      b.pending,
+      b.available,
+      0,
+      0,
+      b.earned,
+      0,
+      0,
+      0,
+      ctx.now,
+    ]),
+    ADD_TO_BALANCE,
+  )
+  for (const i of oneByOne) {
+    const { input, request } = earns[i]!
+    outcomes[i] = { ok: true, reply: await earn(trx, ctx, program, input, request) }
+  }
+  // A key used twice in the call: the later earns are retries of the first.
+  earns.forEach(({ request }, i) => {
+    if (outcomes[i]) return
+    const first = outcomes[inBatch.get(request.idempotencyKey)!.index]!
+    outcomes[i] = first.ok ? { ok: true, reply: { ...first.reply, replayed: true } } : first
+  })
+  return outcomes as EarnOutcome[]
 }
 
 async function setLot(

@@ -280,6 +280,41 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect((await call('other', 'GET', '/v1/loyalty/programs')).json().items).toEqual([])
   })
 
+  it('answers every one of many earn requests arriving together alone, and writes them once', async () => {
+    const member = id('S-1')
+    const before = await balance('S-1')
+    const url = `/v1/loyalty/programs/${programId}/earn`
+    const body = (i: number) => ({
+      memberId: member,
+      points: 10,
+      reason: 'burst',
+      idempotencyKey: `burst:${i}`,
+    })
+    const replies = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => call('admin', 'POST', url, body(i))),
+      call('admin', 'POST', url, body(3)), // a retry arriving with the first
+      call('admin', 'POST', url, { ...body(4), points: 11 }), // the key of another request
+      call('other', 'POST', url, body(0)), // another tenant: no such program
+    ])
+    const status = replies.map((r) => r.statusCode)
+    expect(status.filter((_, i) => i !== 4 && i !== 21)).toEqual([...Array(20).fill(200), 404])
+    // Two requests under one key: whichever came first earns, the other is refused.
+    const [won, lost] = status[4] === 200 ? [replies[4]!, replies[21]!] : [replies[21]!, replies[4]!]
+    expect([won.statusCode, lost.statusCode]).toEqual([200, 409])
+    expect(lost.json().detail).toMatch(/burst:4.*different request/)
+    const journals = [...replies.slice(0, 4), ...replies.slice(5, 20), won].map((r) => r.json().journalId)
+    expect(new Set(journals).size).toBe(20)
+    // A retry arriving with the first: one earns, the other hears its reply as a replay.
+    const retried = [replies[3]!.json(), replies[20]!.json()]
+    expect(retried[0].journalId).toBe(retried[1].journalId)
+    expect(retried.map((r) => r.replayed).sort()).toEqual([false, true])
+    const earned = 190 + (won.json().points as number)
+    expect(await balance('S-1')).toMatchObject({
+      available: before.available + earned,
+      earned: before.earned + earned,
+    })
+  })
+
   it('never overspends when parallel clients redeem at once', async () => {
     const member = id('G')
     await earnPoints(w.deps, w.a.as.admin, programId, {

@@ -13,6 +13,7 @@ import {
 import type { CatalogTables } from '../catalog/schema.js'
 import { FxmError, newId, parseInput } from '../core/index.js'
 import { addDays, tenantToday } from './days.js'
+import { earnBatches } from './earn-batches.js'
 import {
   type Balance,
   cancelReserved,
@@ -175,19 +176,21 @@ export async function earnPoints(
   requireWrite(principal, 'loyalty points')
   const data = parseInput(earnInputSchema, input)
   await requireVisibleMember(deps, principal, data.memberId)
-  // Earns arrive one request each and often many at once: they share commits (group commit).
-  return deps.store.groupTransaction(async (trx) => {
-    const program = await activeProgram(trx, principal.tenantId, programId)
-    const ctx = await context(deps, trx, principal.tenantId)
-    const { idempotencyKey: key, ...request } = data
-    return earn(
-      trx,
-      ctx,
-      program,
-      { memberId: data.memberId, points: data.points, earnedOn: ctx.today, pending: data.pending },
-      { idempotencyKey: key, request, reason: data.reason, ...causeOf(principal) },
-    )
-  })
+  const tenantId = principal.tenantId
+  const { idempotencyKey: key, ...request } = data
+  // Earns arrive one request each and often many at once: they are written together (EarnBatches).
+  // The day they are earned on is the tenant's day when their batch is written.
+  return earnBatches(deps.store).earn(
+    `${tenantId}\u0001${programId}`,
+    async (trx) => {
+      const program = await activeProgram(trx, tenantId, programId)
+      return { program, ctx: await context(deps, trx, tenantId) }
+    },
+    (ctx) => ({
+      input: { memberId: data.memberId, points: data.points, earnedOn: ctx.today, pending: data.pending },
+      request: { idempotencyKey: key, request, reason: data.reason, ...causeOf(principal) },
+    }),
+  )
 }
 
 /** What a campaign step awards: see `awardPointsIn`. */

@@ -197,4 +197,18 @@ export const loyaltyMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // A member's journals: member before program. Led by (tenant, program) like the idempotency key,
+    // PostgreSQL without table statistics took this index for a key lookup too and walked every
+    // journal of the program on every earn (8 ms each at 12,000 journals, growing).
+    name: '20261209_54_loyalty_journals_member_first',
+    async up(db) {
+      await db.schema.dropIndex('loyalty_journals_member').execute()
+      await db.schema
+        .createIndex('loyalty_journals_member')
+        .on('loyalty_journals')
+        .columns(['tenant_id', 'member_id', 'program_id', 'id'])
+        .execute()
+    },
+  },
 ]
