@@ -71,11 +71,14 @@ export class EarnBatches {
 
   async #write(batch: Waiting[]): Promise<void> {
     const groups = new Map<string, Waiting[]>()
-    for (const w of batch) groups.set(w.key, [...(groups.get(w.key) ?? []), w])
+    for (const w of batch) {
+      const group = groups.get(w.key)
+      if (group) group.push(w)
+      else groups.set(w.key, [w])
+    }
     const settled: { waiting: Waiting; ok: boolean; value: unknown }[] = []
     try {
       await this.#store.transaction(async (trx) => {
-        settled.length = 0
         // Programs in one order, and members in one order within each (`earnMany`): batches
         // written at once may wait for each other's member locks, but never in a circle.
         for (const [, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

@@ -8,6 +8,7 @@ import {
   type JournalKind,
   type LedgerAccount,
   type LoyaltyBalanceTable,
+  type LoyaltyJournalTable,
   type LoyaltyLotTable,
   type LoyaltyPostingTable,
   loyaltyDb,
@@ -151,69 +152,57 @@ class JournalWriter {
     this.#deltas.set(member, d)
   }
 
+  /** The journal's rows: the journal, its postings, and one balance change per member it moves. */
+  rows(
+    journal: { kind: JournalKind; memberId: string | null; points: number },
+    request: LedgerRequest,
+    reply: JournalReply,
+  ): { journal: unknown[]; postings: unknown[][]; balances: unknown[][] } {
+    const sum = this.#legs.reduce((s, l) => s + l.amount, 0)
+    if (sum !== 0) throw new FxmError('internal', `journal ${this.id} does not balance (${sum})`)
+    const row: LoyaltyJournalTable = {
+      tenant_id: this.ctx.tenantId,
+      id: this.id,
+      program_id: this.programId,
+      idempotency_key: request.idempotencyKey,
+      request_hash: this.requestHash,
+      kind: journal.kind,
+      member_id: journal.memberId,
+      points: journal.points,
+      reason: request.reason,
+      cause_type: request.causeType,
+      cause_id: request.causeId,
+      reply: toJson(reply),
+      created_at: this.ctx.now,
+    }
+    return {
+      journal: JOURNAL_COLUMNS.map((c) => row[c]),
+      postings: this.#legs.map((l) => POSTING_COLUMNS.map((c) => l[c])),
+      balances: [...this.#deltas].map(([memberId, d]) => [
+        this.ctx.tenantId,
+        this.programId,
+        memberId,
+        ...BALANCE_DELTAS.map((k) => d[k] ?? 0),
+        this.ctx.now,
+      ]),
+    }
+  }
+
   async write(
     trx: StoreHandle,
     journal: { kind: JournalKind; memberId: string | null; points: number },
     request: LedgerRequest,
     reply: JournalReply,
   ) {
-    const sum = this.#legs.reduce((s, l) => s + l.amount, 0)
-    if (sum !== 0) throw new FxmError('internal', `journal ${this.id} does not balance (${sum})`)
-    await runSql(trx, INSERT_JOURNAL, [
-      this.ctx.tenantId,
-      this.id,
-      this.programId,
-      request.idempotencyKey,
-      this.requestHash,
-      journal.kind,
-      journal.memberId,
-      journal.points,
-      request.reason,
-      request.causeType,
-      request.causeId,
-      toJson(reply),
-      this.ctx.now,
-    ])
-    if (this.#legs.length > 0)
-      await insertValues(
-        trx,
-        'loyalty_postings',
-        [...POSTING_COLUMNS],
-        this.#legs.map((l) => POSTING_COLUMNS.map((c) => l[c])),
-      )
-    for (const [memberId, d] of this.#deltas) {
-      await runSql(trx, UPSERT_BALANCE, [
-        this.ctx.tenantId,
-        this.programId,
-        memberId,
-        d.pending ?? 0,
-        d.available ?? 0,
-        d.reserved ?? 0,
-        d.owed ?? 0,
-        d.earned ?? 0,
-        d.redeemed ?? 0,
-        d.expired ?? 0,
-        d.reversed ?? 0,
-        this.ctx.now,
-      ])
-    }
+    const rows = this.rows(journal, request, reply)
+    await runSql(trx, INSERT_JOURNAL, rows.journal)
+    if (rows.postings.length > 0)
+      await insertValues(trx, 'loyalty_postings', [...POSTING_COLUMNS], rows.postings)
+    for (const balance of rows.balances) await runSql(trx, UPSERT_BALANCE, balance)
   }
 }
 
 // The hot statements, as text: building them with the query builder cost more than running them.
-const INSERT_JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind,
-  member_id, points, reason, cause_type, cause_id, reply, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-const POSTING_COLUMNS = [
-  'tenant_id',
-  'id',
-  'journal_id',
-  'program_id',
-  'member_id',
-  'ledger_account',
-  'amount',
-  'lot_id',
-  'created_at',
-] as const satisfies readonly (keyof LoyaltyPostingTable)[]
 const JOURNAL_COLUMNS = [
   'tenant_id',
   'id',
@@ -228,7 +217,18 @@ const JOURNAL_COLUMNS = [
   'cause_id',
   'reply',
   'created_at',
-]
+] as const satisfies readonly (keyof LoyaltyJournalTable)[]
+const POSTING_COLUMNS = [
+  'tenant_id',
+  'id',
+  'journal_id',
+  'program_id',
+  'member_id',
+  'ledger_account',
+  'amount',
+  'lot_id',
+  'created_at',
+] as const satisfies readonly (keyof LoyaltyPostingTable)[]
 const LOT_COLUMNS = [
   'tenant_id',
   'id',
@@ -245,22 +245,30 @@ const LOT_COLUMNS = [
   'matures_on',
   'expires_on',
   'created_at',
-]
-const BALANCE_COLUMNS = [
-  'tenant_id',
-  'program_id',
-  'member_id',
+] as const satisfies readonly (keyof LoyaltyLotTable)[]
+/** A balance row's changes, in the order of `BALANCE_COLUMNS` (`owed` is the `debt` column). */
+const BALANCE_DELTAS = [
   'pending',
   'available',
   'reserved',
-  'debt',
+  'owed',
   'earned',
   'redeemed',
   'expired',
   'reversed',
+] as const satisfies readonly (keyof Balance)[]
+const BALANCE_COLUMNS = [
+  'tenant_id',
+  'program_id',
+  'member_id',
+  ...BALANCE_DELTAS.map((k) => (k === 'owed' ? 'debt' : k)),
   'updated_at',
 ]
-/** A balance row's deltas are added to what the member has. */
+const placeholders = (columns: readonly string[]) => columns.map(() => '?').join(', ')
+const INSERT_JOURNAL = `insert into loyalty_journals (${JOURNAL_COLUMNS.join(', ')})
+  values (${placeholders(JOURNAL_COLUMNS)})`
+const INSERT_LOT = `insert into loyalty_lots (${LOT_COLUMNS.join(', ')}) values (${placeholders(LOT_COLUMNS)})`
+/** A balance row's changes are added to what the member has. */
 const ADD_TO_BALANCE = `on conflict (tenant_id, program_id, member_id) do update set
   pending = loyalty_balances.pending + excluded.pending, available = loyalty_balances.available + excluded.available,
   reserved = loyalty_balances.reserved + excluded.reserved, debt = loyalty_balances.debt + excluded.debt,
@@ -268,12 +276,9 @@ const ADD_TO_BALANCE = `on conflict (tenant_id, program_id, member_id) do update
   expired = loyalty_balances.expired + excluded.expired, reversed = loyalty_balances.reversed + excluded.reversed,
   updated_at = excluded.updated_at`
 const UPSERT_BALANCE = `insert into loyalty_balances (${BALANCE_COLUMNS.join(', ')})
-  values (${BALANCE_COLUMNS.map(() => '?').join(', ')}) ${ADD_TO_BALANCE}`
+  values (${placeholders(BALANCE_COLUMNS)}) ${ADD_TO_BALANCE}`
 const SELECT_REPLAY = `select request_hash, reply from loyalty_journals
   where tenant_id = ? and program_id = ? and idempotency_key = ?`
-const INSERT_LOT = `insert into loyalty_lots (tenant_id, id, program_id, member_id, journal_id, rule_id, fact_id, points,
-  remaining, reversed, state, earned_on, matures_on, expires_on, created_at)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 const SELECT_LOT = 'select * from loyalty_lots where tenant_id = ? and id = ?'
 const SELECT_BALANCE =
   'select * from loyalty_balances where tenant_id = ? and program_id = ? and member_id = ?'
@@ -361,6 +366,38 @@ async function useLot(trx: StoreHandle, j: JournalWriter, lotId: string, points:
     .execute()
 }
 
+/**
+ * The lot an earn makes: pending for the program's return window (when asked and the program has
+ * one) or available at once, expiring by the program's rule.
+ */
+function newLot(
+  ctx: LedgerContext,
+  program: Program,
+  journalId: string,
+  input: EarnInput,
+): { lot: LoyaltyLotTable; pending: boolean } {
+  const window = program.settings.returnWindowDays
+  const pending = input.pending && window > 0
+  const lot: LoyaltyLotTable = {
+    tenant_id: ctx.tenantId,
+    id: newId('lot', ctx.nowMs),
+    program_id: program.id,
+    member_id: input.memberId,
+    journal_id: journalId,
+    rule_id: input.ruleId ?? null,
+    fact_id: input.factId ?? null,
+    points: input.points,
+    remaining: input.points,
+    reversed: 0,
+    state: pending ? 'pending' : 'available',
+    earned_on: input.earnedOn,
+    matures_on: pending ? addDays(input.earnedOn, window) : input.earnedOn,
+    expires_on: expiresOn(input.earnedOn, program.settings.expiry),
+    created_at: ctx.now,
+  }
+  return { lot, pending }
+}
+
 export interface EarnInput {
   memberId: string
   points: number
@@ -391,42 +428,12 @@ export async function earn(
     throw FxmError.invalid('points', 'must be a whole number of points above 0')
   const { replay, writer: j } = await openJournal(trx, ctx, program.id, input.memberId, request)
   if (replay) return replay
-  const window = program.settings.returnWindowDays
-  const pending = input.pending && window > 0
-  const lot: LoyaltyLotTable = {
-    tenant_id: ctx.tenantId,
-    id: newId('lot', ctx.nowMs),
-    program_id: program.id,
-    member_id: input.memberId,
-    journal_id: j.id,
-    rule_id: input.ruleId ?? null,
-    fact_id: input.factId ?? null,
-    points: input.points,
-    remaining: input.points,
-    reversed: 0,
-    state: pending ? 'pending' : 'available',
-    earned_on: input.earnedOn,
-    matures_on: pending ? addDays(input.earnedOn, window) : input.earnedOn,
-    expires_on: expiresOn(input.earnedOn, program.settings.expiry),
-    created_at: ctx.now,
-  }
-  await runSql(trx, INSERT_LOT, [
-    lot.tenant_id,
-    lot.id,
-    lot.program_id,
-    lot.member_id,
-    lot.journal_id,
-    lot.rule_id,
-    lot.fact_id,
-    lot.points,
-    lot.remaining,
-    lot.reversed,
-    lot.state,
-    lot.earned_on,
-    lot.matures_on,
-    lot.expires_on,
-    lot.created_at,
-  ])
+  const { lot, pending } = newLot(ctx, program, j.id, input)
+  await runSql(
+    trx,
+    INSERT_LOT,
+    LOT_COLUMNS.map((c) => lot[c]),
+  )
   j.total(input.memberId, 'earned', input.points)
   if (pending) {
     j.move('issuance', '', 'pending', input.memberId, input.points, lot.id)
@@ -462,8 +469,8 @@ export type EarnOutcome = { ok: true; reply: JournalReply } | { ok: false; error
 
 /**
  * Earns for many requests at once in the caller's transaction, as `earn` would one after another,
- * with a handful of statements for all of them: one read of the idempotency keys, then journals,
- * postings, lots and balances each as one multi-row write. Each earn fails alone (a bad amount, a
+ * with few statements: a lookup per idempotency key, then journals, postings, lots and balances
+ * each as one multi-row write (the rows built as `earn` builds them). Each earn fails alone (a bad amount, a
  * key reused for another request) and leaves the others be; a key twice in one call is answered
  * like a retry. Earns that become available to a member who owes points pay the debt first, one
  * by one through `earn`.
@@ -495,7 +502,6 @@ export async function earnMany(
     ])
     if (found) journaled.set(key, found)
   }
-  const window = program.settings.returnWindowDays
   const owing = new Set(
     (
       await loyaltyDb(trx)
@@ -511,7 +517,7 @@ export async function earnMany(
   const journals: unknown[][] = []
   const postings: unknown[][] = []
   const lots: unknown[][] = []
-  const balances = new Map<string, { pending: number; available: number; earned: number }>()
+  const balances: unknown[][] = []
   const inBatch = new Map<string, { hash: string; index: number }>()
   const oneByOne: number[] = []
   const conflict = (key: string) =>
@@ -535,98 +541,33 @@ export async function earnMany(
       return
     }
     inBatch.set(key, { hash, index: i })
-    const pending = input.pending && window > 0
+    const j = new JournalWriter(ctx, program.id, hash)
+    const { lot, pending } = newLot(ctx, program, j.id, input)
     if (!pending && owing.has(input.memberId)) {
       oneByOne.push(i)
       return
     }
-    const journalId = newId('journal', ctx.nowMs)
-    const lotId = newId('lot', ctx.nowMs)
-    const to: LedgerAccount = pending ? 'pending' : 'available'
+    j.total(input.memberId, 'earned', input.points)
+    j.move('issuance', '', pending ? 'pending' : 'available', input.memberId, input.points, lot.id)
     const reply: JournalReply = {
-      journalId,
+      journalId: j.id,
       kind: 'earn',
       memberId: input.memberId,
       points: input.points,
       replayed: false,
-      lotId,
+      lotId: lot.id,
     }
-    journals.push([
-      ctx.tenantId,
-      journalId,
-      program.id,
-      key,
-      hash,
-      'earn',
-      input.memberId,
-      input.points,
-      request.reason,
-      request.causeType,
-      request.causeId,
-      toJson(reply),
-      ctx.now,
-    ])
-    const posting = journalId.replace('jrn_', 'pst_')
-    postings.push(
-      [ctx.tenantId, `${posting}_00`, journalId, program.id, '', 'issuance', -input.points, lotId, ctx.now],
-      [
-        ctx.tenantId,
-        `${posting}_01`,
-        journalId,
-        program.id,
-        input.memberId,
-        to,
-        input.points,
-        lotId,
-        ctx.now,
-      ],
-    )
-    lots.push([
-      ctx.tenantId,
-      lotId,
-      program.id,
-      input.memberId,
-      journalId,
-      input.ruleId ?? null,
-      input.factId ?? null,
-      input.points,
-      input.points,
-      0,
-      to,
-      input.earnedOn,
-      pending ? addDays(input.earnedOn, window) : input.earnedOn,
-      expiresOn(input.earnedOn, program.settings.expiry),
-      ctx.now,
-    ])
-    const balance = balances.get(input.memberId) ?? { pending: 0, available: 0, earned: 0 }
-    balance[to] += input.points
-    balance.earned += input.points
-    balances.set(input.memberId, balance)
+    const rows = j.rows({ kind: 'earn', memberId: input.memberId, points: input.points }, request, reply)
+    journals.push(rows.journal)
+    postings.push(...rows.postings)
+    balances.push(...rows.balances)
+    lots.push(LOT_COLUMNS.map((c) => lot[c]))
     outcomes[i] = { ok: true, reply }
   })
-  await insertValues(trx, 'loyalty_lots', LOT_COLUMNS, lots)
-  await insertValues(trx, 'loyalty_journals', JOURNAL_COLUMNS, journals)
+  await insertValues(trx, 'loyalty_lots', [...LOT_COLUMNS], lots)
+  await insertValues(trx, 'loyalty_journals', [...JOURNAL_COLUMNS], journals)
   await insertValues(trx, 'loyalty_postings', [...POSTING_COLUMNS], postings)
-  await insertValues(
-    trx,
-    'loyalty_balances',
-    BALANCE_COLUMNS,
-    [...balances].map(([member, b]) => [
-      ctx.tenantId,
-      program.id,
-      member,
-      b.pending,
-      b.available,
-      0,
-      0,
-      b.earned,
-      0,
-      0,
-      0,
-      ctx.now,
-    ]),
-    ADD_TO_BALANCE,
-  )
+  await insertValues(trx, 'loyalty_balances', BALANCE_COLUMNS, perMember(balances), ADD_TO_BALANCE)
   for (const i of oneByOne) {
     const { input, request } = earns[i]!
     outcomes[i] = { ok: true, reply: await earn(trx, ctx, program, input, request) }
@@ -638,6 +579,20 @@ export async function earnMany(
     outcomes[i] = first.ok ? { ok: true, reply: { ...first.reply, replayed: true } } : first
   })
   return outcomes as EarnOutcome[]
+}
+
+/**
+ * Balance rows summed per member: one multi-row upsert may not touch a row twice (PostgreSQL
+ * refuses), so the changes of several journals of one member go in as one row.
+ */
+function perMember(balances: unknown[][]): unknown[][] {
+  const byMember = new Map<unknown, unknown[]>()
+  for (const row of balances) {
+    const sum = byMember.get(row[2])
+    if (!sum) byMember.set(row[2], [...row])
+    else for (let c = 3; c < 3 + BALANCE_DELTAS.length; c++) sum[c] = Number(sum[c]) + Number(row[c])
+  }
+  return [...byMember.values()]
 }
 
 async function setLot(

@@ -1,7 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely'
 import { isPostgresUrl } from '../core/index.js'
 import { type Capabilities, type Engine, POSTGRES_CAPABILITIES, SQLITE_CAPABILITIES } from './capabilities.js'
-import { GroupCommit } from './group-commit.js'
 import { listenPostgres, openPostgres } from './postgres.js'
 import type { StoreTables } from './schema.js'
 import { openSqlite } from './sqlite.js'
@@ -15,14 +14,6 @@ export interface Store {
   readonly location: string
   /** Runs `fn` in one transaction: all of its writes commit together or not at all. */
   transaction<T>(fn: (trx: Transaction<StoreTables>) => Promise<T>): Promise<T>
-  /**
-   * Runs `fn` in a transaction shared with other small units of work that arrive at the same time
-   * (group commit, see `GroupCommit`): each unit succeeds or fails alone, and resolves only after
-   * the shared commit. For many concurrent small writes such as one HTTP request each. On SQLite,
-   * whose single writer pays for every commit; PostgreSQL runs concurrent transactions side by
-   * side and already flushes their commits together, so there each unit is a transaction of its own.
-   */
-  groupTransaction<T>(fn: (trx: Transaction<StoreTables>) => Promise<T>): Promise<T>
   /** Round-trips a trivial query; throws when the database cannot be reached. */
   ping(): Promise<void>
   /** Engine and server version, for `fxm doctor`. */
@@ -77,7 +68,6 @@ function makeStore(
   close: () => Promise<void>,
 ): Store {
   let closed = false
-  const group = caps.concurrentWriters ? undefined : new GroupCommit(db)
   return {
     engine: caps.engine,
     caps,
@@ -85,7 +75,6 @@ function makeStore(
     location,
     listen,
     transaction: (fn) => db.transaction().execute(fn),
-    groupTransaction: (fn) => (group ? group.run(fn) : db.transaction().execute(fn)),
     async ping() {
       await sql`select 1`.execute(db)
     },
@@ -118,7 +107,7 @@ export function redactUrl(url: string): string {
 
 /**
  * The store as seen from inside one of its transactions: `db` is the transaction, and
- * `transaction` and `groupTransaction` run their work in it rather than in a new one. Lets a
+ * `transaction` runs its work in it rather than in a new one. Lets a
  * higher module call a lower module's services as part of its own unit of work (a campaign step
  * grants a condition and moves on in one commit). Listening and closing stay the store's.
  *
@@ -130,6 +119,5 @@ export function withinTransaction(store: Store, trx: Transaction<StoreTables>): 
     ...store,
     db: trx,
     transaction: (fn) => fn(trx),
-    groupTransaction: (fn) => fn(trx),
   }
 }
