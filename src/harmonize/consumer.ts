@@ -7,6 +7,8 @@ import type { HarmonizeDeps, StoreHandle } from './schema.js'
 
 /** The outbox consumer name; its cursor is harmonize's progress through the raw log. */
 export const HARMONIZE_CONSUMER = 'harmonize'
+/** Events one run of harmonize passes at most: each is a batch of up to 1,000 records, ten keep a transaction short. */
+export const HARMONIZE_BATCH = 10
 /** The event collect commits with each stored batch. */
 export { BATCH_RECEIVED }
 
@@ -31,8 +33,7 @@ export async function runHarmonizeOnce(
     async (events, trx) => {
       await harmonizeConsumer(trx, deps, io, events)
     },
-    // Each event is a batch of up to 1,000 records; ten keep one transaction short.
-    { types: [BATCH_RECEIVED], batchSize: options.batchSize ?? 10 },
+    { types: [BATCH_RECEIVED], batchSize: options.batchSize ?? HARMONIZE_BATCH },
   )
 }
 

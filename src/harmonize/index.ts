@@ -33,6 +33,7 @@ export {
 export { collectRawLog, harmonizeIo } from './collect-io.js'
 export {
   BATCH_RECEIVED,
+  HARMONIZE_BATCH,
   HARMONIZE_CONSUMER,
   harmonizeConsumer,
   harmonizeRaw,

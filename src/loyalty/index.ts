@@ -6,7 +6,7 @@
  * consumer `loyalty`) with reversals of returns, rewards with two-phase redemption, the
  * maturity and expiry job; tiers and conditions (`tiers/`) and volume rebates (`rebates/`).
  */
-export { LOYALTY_CONSUMER, runLoyaltyOnce } from './consumer.js'
+export { LOYALTY_BATCH, LOYALTY_CONSUMER, runLoyaltyOnce } from './consumer.js'
 export { addDays, addMonths, expiresOn, tenantToday } from './days.js'
 export { earnFromOrderLines, type FactEarnReport } from './earn-facts.js'
 export { type DueReport, LEDGER_DUE_JOB, loyaltyJobHandlers, settleDueLots } from './jobs.js'

@@ -6,8 +6,14 @@ import { readRollupSettings } from './settings.js'
 
 /** The outbox consumer name; its cursor is the rollups' progress through harmonize's output. */
 export const METRICS_CONSUMER = 'metrics'
-/** Events one run of the metrics consumer passes at most (each names one harmonize batch). */
-export const METRICS_BATCH = 20
+/**
+ * Events one run of the metrics consumer hands to the recount at most; each names a harmonize batch
+ * of up to 1,000 facts. A consumer that has fallen behind (a history import) catches up in
+ * transactions of this many batches: a recount writes a page of the rollups once for all the facts
+ * it covers, so fewer, larger transactions write far fewer pages, while each stays short enough
+ * not to hold up ingest for long.
+ */
+export const METRICS_BATCH = 30
 /**
  * How long the metrics consumer lets facts gather once it has caught up: rollups write each page
  * once for all the facts of a second instead of once per harmonize batch, and stay current within

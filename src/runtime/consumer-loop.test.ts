@@ -48,4 +48,41 @@ describe('the outbox consumer loop', () => {
     expect(runs.settling - before).toBeGreaterThanOrEqual(5)
     await loop.stop()
   })
+
+  it('lets the consumers after one that is behind wait, but never longer than the bound', async () => {
+    let backlog = 2000
+    const runs = { upstream: 0, downstream: 0 }
+    const upstream: OutboxConsumer = {
+      name: 'upstream',
+      batchSize: 10,
+      runOnce: async () => {
+        runs.upstream++
+        await sleep(2)
+        const passed = Math.min(backlog, 10)
+        backlog -= passed
+        return passed
+      },
+    }
+    const downstream: OutboxConsumer = {
+      name: 'downstream',
+      runOnce: async () => {
+        runs.downstream++
+        return 0
+      },
+    }
+    const loop = startConsumerLoop(quietStore, silentLogger(), [upstream, downstream], 10, 100)
+    const since = Date.now()
+    while (backlog > 0 && Date.now() - since < 5000) await sleep(5)
+    const behindFor = Date.now() - since
+    expect(backlog).toBe(0)
+    // 200 runs of the upstream consumer; the downstream one ran once per 100 ms meanwhile.
+    expect(runs.upstream).toBeGreaterThanOrEqual(200)
+    expect(runs.downstream).toBeGreaterThanOrEqual(Math.floor(behindFor / 100) - 1)
+    expect(runs.downstream).toBeLessThanOrEqual(Math.ceil(behindFor / 100) + 1)
+    // Caught up: the downstream consumer polls again at the poll interval.
+    const before = runs.downstream
+    await sleep(200)
+    expect(runs.downstream - before).toBeGreaterThan(5)
+    await loop.stop()
+  })
 })

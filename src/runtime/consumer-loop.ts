@@ -16,9 +16,18 @@ export interface OutboxConsumer {
 }
 
 /**
+ * How long a consumer may be passed over while one before it in the list is behind. Consumers are
+ * listed in the order data flows through them, so after a large import harmonize turns it into
+ * facts first and the later consumers follow in bigger steps, instead of every consumer taking a
+ * turn after every batch; none waits longer than this.
+ */
+export const UPSTREAM_FIRST_MS = 5000
+
+/**
  * Keeps outbox consumers caught up: each drains its events, then sleeps until the poll interval
  * passes or a commit anywhere signals `fxm_outbox`; a consumer with `settleMs` runs at most that
- * often while it keeps up. A failing consumer logs and
+ * often while it keeps up. While a consumer is behind (its run passed a full `batchSize`), the
+ * consumers after it run at most every `upstreamFirstMs`. A failing consumer logs and
  * retries after the interval; its cursor did not move, so nothing is lost or skipped.
  *
  * @example
@@ -30,6 +39,7 @@ export function startConsumerLoop(
   logger: Logger,
   consumers: OutboxConsumer[],
   pollIntervalMs: number,
+  upstreamFirstMs = UPSTREAM_FIRST_MS,
 ): { stop(): Promise<void>; nudge(): void } {
   let stopped = false
   let wake: (() => void) | undefined
@@ -40,10 +50,14 @@ export function startConsumerLoop(
   })
   // When each settling consumer may run next (ms since the epoch); absent = at once.
   const notBefore = new Map<string, number>()
+  // When each consumer last ran (ms since the epoch), for `UPSTREAM_FIRST_MS`.
+  const lastRun = new Map<string, number>()
   const run = async () => {
     while (!stopped) {
       let busy = false
       let sleepMs = pollIntervalMs
+      // Whether a consumer earlier in this round is behind.
+      let upstreamBehind = false
       for (const consumer of consumers) {
         try {
           const settle = consumer.settleMs ?? 0
@@ -52,9 +66,12 @@ export function startConsumerLoop(
             sleepMs = Math.min(sleepMs, wait)
             continue
           }
+          if (upstreamBehind && Date.now() - (lastRun.get(consumer.name) ?? 0) < upstreamFirstMs) continue
+          lastRun.set(consumer.name, Date.now())
           const passed = await consumer.runOnce()
           if (passed > 0) busy = true
           const full = passed >= (consumer.batchSize ?? Number.POSITIVE_INFINITY)
+          if (full) upstreamBehind = true
           if (settle > 0 && !full) notBefore.set(consumer.name, Date.now() + settle)
         } catch (error) {
           logger.error(

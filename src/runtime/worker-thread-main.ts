@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { FxmConfig } from '../core/index.js'
+import { adoptWriterTurns } from '../store/index.js'
 import { openFxm } from './fxm.js'
 import { createWorker } from './worker.js'
 import type { WorkerThreadMessage } from './worker-thread.js'
@@ -8,7 +9,8 @@ import type { WorkerThreadMessage } from './worker-thread.js'
 async function main(): Promise<void> {
   const port = parentPort
   if (!port) throw new Error('worker-thread-main runs only as a worker thread')
-  const { config } = workerData as { config: FxmConfig }
+  const { config, writerTurns } = workerData as { config: FxmConfig; writerTurns?: SharedArrayBuffer }
+  if (writerTurns) adoptWriterTurns(config.databaseUrl, writerTurns)
   const fxm = await openFxm(config)
   const worker = createWorker(fxm)
   worker.start()

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { FxmConfig, Logger } from '../core/index.js'
+import { type FxmConfig, isPostgresUrl, type Logger } from '../core/index.js'
+import { writerTurnsBuffer } from '../store/index.js'
 
 /** What the worker thread is told and answers. */
 export type WorkerThreadMessage = { type: 'stop' } | { type: 'started' } | { type: 'stopped' }
@@ -40,9 +41,12 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
   })
 
   const spawn = () => {
+    // SQLite: the thread takes turns writing the file with this one (see `writerTurnsBuffer`).
+    const writerTurns = isPostgresUrl(config.databaseUrl) ? undefined : writerTurnsBuffer(config.databaseUrl)
+    const workerData = { config, writerTurns }
     const worker = fromSource
-      ? new Worker(tsxBootstrap(), { eval: true, workerData: { config } })
-      : new Worker(entryUrl(), { workerData: { config } })
+      ? new Worker(tsxBootstrap(), { eval: true, workerData })
+      : new Worker(entryUrl(), { workerData })
     current = worker
     worker.on('message', (message: WorkerThreadMessage) => {
       if (message.type === 'started') {

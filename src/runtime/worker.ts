@@ -1,5 +1,6 @@
 import type { JobDetailReader } from '../api/index.js'
 import {
+  CAMPAIGNS_BATCH,
   CAMPAIGNS_TICK_JOB,
   campaignJobHandlers,
   runCampaignsOnce,
@@ -9,6 +10,7 @@ import { purgeExpiredSessions } from '../catalog/index.js'
 import { pullJobHandlers } from '../collect/index.js'
 import { FxmError } from '../core/index.js'
 import {
+  HARMONIZE_BATCH,
   harmonizeIo,
   purgeFinishedReplays,
   REPLAY_SOURCE_JOB,
@@ -19,6 +21,7 @@ import {
 import { inboxJobHandlers, type Mailer, smtpMailer } from '../inbox/index.js'
 import {
   LEDGER_DUE_JOB,
+  LOYALTY_BATCH,
   loyaltyJobHandlers,
   pointsEarned,
   REBATES_RECURRING_JOB,
@@ -99,15 +102,15 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
   const deps = { store: fxm.store, clock: fxm.clock }
   const io = harmonizeIo()
   const all: OutboxConsumer[] = [
-    { name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) },
+    { name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io), batchSize: HARMONIZE_BATCH },
     {
       name: 'metrics',
       runOnce: () => runMetricsOnce(deps),
       settleMs: METRICS_SETTLE_MS,
       batchSize: METRICS_BATCH,
     },
-    { name: 'loyalty', runOnce: () => runLoyaltyOnce(deps) },
-    { name: 'campaigns', runOnce: () => runCampaignsOnce(deps) },
+    { name: 'loyalty', runOnce: () => runLoyaltyOnce(deps), batchSize: LOYALTY_BATCH },
+    { name: 'campaigns', runOnce: () => runCampaignsOnce(deps), batchSize: CAMPAIGNS_BATCH },
   ]
   if (fxm.config.consumers === 'all') return all
   const wanted = new Set(fxm.config.consumers.split(','))

@@ -85,15 +85,22 @@ export async function appendEvents(
 export interface ConsumeOptions {
   /** Most events handed to the handler at once. */
   batchSize?: number
-  /** Only these event types reach the handler; the cursor still moves past the others. */
+  /**
+   * Only these event types reach the handler; the cursor still moves past the others, up to
+   * `SCAN_LIMIT` of them in one run, without a handler call for them alone.
+   */
   types?: string[]
 }
+
+/** Events of other types a consumer with `types` passes over at most in one run. */
+export const SCAN_LIMIT = 1000
 
 /**
  * Hands the next batch of events after `consumer`'s cursor to `handler`, in commit order, and moves
  * the cursor in the same transaction as the handler's writes: what the handler wrote and the cursor
  * move commit together, so each event is handled once even across crashes. Consumers of the same
- * name in several processes take turns (the cursor row is locked). Returns the events read.
+ * name in several processes take turns (the cursor row is locked). Returns the events passed, its
+ * own and others (0 when caught up); it is `batchSize` or more when the handler got a full batch.
  *
  * On PostgreSQL, sequence numbers are taken before commit, so a later number can commit first. A
  * reader therefore only passes events of transactions older than every transaction of this database
@@ -136,23 +143,33 @@ export async function consumeOutbox(
       .where('consumer', '=', consumer)
       .$if(store.caps.supportsRowLocks, (q) => q.forUpdate())
       .executeTakeFirstOrThrow()
-    const rows = await trx
+    // Positions and types first: a consumer passes events of other types without reading them, up
+    // to SCAN_LIMIT at a time, and hands `batchSize` of its own to the handler in one transaction.
+    const scanned = await trx
       .selectFrom('outbox_events')
-      .selectAll()
-      .select(sql<string>`cast(tx_id as text)`.as('tx_text'))
+      .select(['seq', 'type', sql<string>`cast(tx_id as text)`.as('tx_text')])
       .where(afterCursor(store, cursor.tx_id, cursor.seq))
       .$if(store.caps.concurrentWriters, (q) =>
         q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`).orderBy('tx_id'),
       )
       .orderBy('seq')
-      .limit(batchSize)
+      .limit(options.types ? Math.max(batchSize, SCAN_LIMIT) : batchSize)
       .execute()
-    const last = rows.at(-1)
+    const wanted: number[] = []
+    let passed = 0
+    for (const r of scanned) {
+      passed++
+      if (!options.types || options.types.includes(r.type)) wanted.push(r.seq)
+      if (wanted.length === batchSize) break
+    }
+    const last = scanned[passed - 1]
     if (!last) return 0
-    const events = rows
-      .filter((r) => !options.types || options.types.includes(r.type))
-      .map(
-        (r): DomainEvent => ({
+    if (wanted.length > 0) {
+      const rows = await trx.selectFrom('outbox_events').selectAll().where('seq', 'in', wanted).execute()
+      const bySeq = new Map(rows.map((r) => [Number(r.seq), r]))
+      const events = wanted.map((seq): DomainEvent => {
+        const r = bySeq.get(Number(seq))!
+        return {
           seq: r.seq,
           id: r.id,
           tenantId: r.tenant_id,
@@ -161,15 +178,16 @@ export async function consumeOutbox(
           subjectId: r.subject_id,
           payload: parseJson(r.payload),
           occurredAt: r.occurred_at,
-        }),
-      )
-    if (events.length > 0) await handler(events, trx)
+        }
+      })
+      await handler(events, trx)
+    }
     await trx
       .updateTable('outbox_cursors')
       .set({ tx_id: last.tx_text, seq: last.seq, updated_at: clock.nowIso() })
       .where('consumer', '=', consumer)
       .execute()
-    return rows.length
+    return passed
   })
 }
 

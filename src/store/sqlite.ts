@@ -77,6 +77,98 @@ export function openSqlite<DB>(
   return { db, raw, listen: (channel, onNotify) => signals.listen(channel, onNotify) }
 }
 
+/** How long a transaction about to begin lets another thread's waiting writer go first, at most. */
+const YIELD_MS = 50
+
+/** The shared state of each database file's writers in this process, by resolved path. */
+const writerTurnBuffers = new Map<string, SharedArrayBuffer>()
+
+/**
+ * The memory the threads of this process share to take turns writing `path` (created on first
+ * use). `startWorkerThread` hands it to its thread, which adopts it before opening the store.
+ */
+export function writerTurnsBuffer(path: string): SharedArrayBuffer {
+  const key = resolve(path)
+  let buffer = writerTurnBuffers.get(key)
+  if (!buffer) {
+    buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
+    writerTurnBuffers.set(key, buffer)
+  }
+  return buffer
+}
+
+/** Takes the writer turns of `path` from another thread (see `writerTurnsBuffer`). */
+export function adoptWriterTurns(path: string, buffer: SharedArrayBuffer): void {
+  writerTurnBuffers.set(resolve(path), buffer)
+}
+
+/**
+ * Lets the threads of one process that write the same SQLite file take turns. SQLite's write lock
+ * has no queue: a thread whose transaction finds it taken retries, and a worker thread running
+ * transactions back to back takes the lock again microseconds after each commit, before the
+ * waiting thread's retry comes round, so HTTP ingest stalled for as long as the worker had work.
+ * Here a writer that finds the lock taken counts itself as waiting and wakes on the next commit
+ * of any thread (or after its pause, for writers in other processes), and a transaction about to
+ * begin lets a waiting writer go first, for `YIELD_MS` at most.
+ */
+class WriterTurns {
+  // [0]: writers waiting for the lock; [1]: commits and rollbacks so far.
+  readonly #state: Int32Array
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.#state = new Int32Array(buffer)
+  }
+
+  /** Waits while writers of other threads wait for the lock, `YIELD_MS` at most. */
+  async letWaitingGoFirst(): Promise<void> {
+    const deadline = Date.now() + YIELD_MS
+    for (;;) {
+      const waiting = Atomics.load(this.#state, 0)
+      const left = deadline - Date.now()
+      if (waiting === 0 || left <= 0) return
+      await waitAtMost(Atomics.waitAsync(this.#state, 0, waiting, left), left)
+    }
+  }
+
+  startWaiting(): void {
+    Atomics.add(this.#state, 0, 1)
+  }
+
+  stopWaiting(): void {
+    Atomics.sub(this.#state, 0, 1)
+    Atomics.notify(this.#state, 0)
+  }
+
+  /** How many times the lock was let go so far, to wait for the next time. */
+  releases(): number {
+    return Atomics.load(this.#state, 1)
+  }
+
+  released(): void {
+    Atomics.add(this.#state, 1, 1)
+    Atomics.notify(this.#state, 1)
+  }
+
+  /** Waits until the lock is let go after `seen` releases, or `timeoutMs` at most. */
+  async nextRelease(seen: number, timeoutMs: number): Promise<void> {
+    await waitAtMost(Atomics.waitAsync(this.#state, 1, seen, timeoutMs), timeoutMs)
+  }
+}
+
+/**
+ * Awaits an `Atomics.waitAsync` with a timer beside it: a pending wait alone does not keep Node's
+ * event loop alive (a process whose only work is waiting for the lock would simply exit).
+ */
+async function waitAtMost(
+  result: { async: false; value: string } | { async: true; value: Promise<string> },
+  ms: number,
+): Promise<void> {
+  if (!result.async) return
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([result.value, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
 /** Tables whose inserts signal a channel at commit, as the PostgreSQL triggers do. */
 const SIGNALLING_INSERTS: [prefix: string, channel: string][] = [
   ['insert into "jobs"', 'fxm_jobs'],
@@ -96,11 +188,14 @@ class CommitSignals {
   readonly #senders = new Map<string, BroadcastChannel>()
 
   readonly #wal: WalKeeper | undefined
+  /** Turns with the other threads of this process writing the same file (none in memory). */
+  readonly turns: WriterTurns | undefined
 
   constructor(path: string, raw: Database.Database, wal: WalKeeper | undefined) {
     this.#prefix = `fxm:${path === ':memory:' ? `memory:${Math.random()}` : resolve(path)}:`
     this.#raw = raw
     this.#wal = wal
+    this.turns = path === ':memory:' ? undefined : new WriterTurns(writerTurnsBuffer(path))
   }
 
   /** Notes what a statement about to run would signal once committed. */
@@ -111,6 +206,7 @@ class CommitSignals {
   /** After a statement: outside a transaction everything noted is committed (or rolled back). */
   after(sql: string): void {
     if (this.#raw.inTransaction) return
+    this.turns?.released()
     this.#wal?.afterWrite()
     if (this.#pending.size === 0) return
     const rolledBack = sql.trimStart().toLowerCase().startsWith('rollback')
@@ -228,6 +324,8 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+const BEGIN = 'begin immediate'
+
 class ImmediateSqliteDriver extends SqliteDriver {
   readonly #signals: CommitSignals
   #connection: BusyWaitingConnection | undefined
@@ -244,7 +342,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+    await connection.executeQuery(CompiledQuery.raw(BEGIN))
   }
 }
 
@@ -271,15 +369,28 @@ class BusyWaitingConnection implements DatabaseConnection {
   }
 
   async #execute<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const turns = this.#signals.turns
+    if (turns && query.sql === BEGIN) await turns.letWaitingGoFirst()
     const deadline = Date.now() + BUSY_TIMEOUT_MS
-    for (let pause = 1; ; pause = Math.min(pause * 2, 10)) {
-      try {
-        return await this.#inner.executeQuery<R>(query)
-      } catch (error) {
-        // A busy statement did nothing, so running it again is safe.
-        if (!isBusy(error) || Date.now() >= deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, pause))
+    let waiting = false
+    try {
+      for (let pause = 1; ; pause = Math.min(pause * 2, 10)) {
+        const seen = turns?.releases() ?? 0
+        try {
+          return await this.#inner.executeQuery<R>(query)
+        } catch (error) {
+          // A busy statement did nothing, so running it again is safe.
+          if (!isBusy(error) || Date.now() >= deadline) throw error
+          if (turns && !waiting) {
+            waiting = true
+            turns.startWaiting()
+          }
+          if (turns) await turns.nextRelease(seen, pause)
+          else await new Promise((resolve) => setTimeout(resolve, pause))
+        }
       }
+    } finally {
+      if (waiting) turns?.stopWaiting()
     }
   }
 
