@@ -221,15 +221,16 @@ async function fillWorld(
     ],
     accountRows,
   )
-  // A bulk load: the values go in by primary key, the by-metric index is built once at the end,
-  // as the migrations define it.
-  const { rows: index } = await (store.engine === 'postgres'
-    ? sql<{ text: string }>`select indexdef as text from pg_indexes where indexname = 'metric_daily_metric'`
-    : sql<{ text: string }>`select sql as text from sqlite_master where name = 'metric_daily_metric'`
+  // A bulk load: the values go in by primary key, the other indexes are built once at the end,
+  // as the migrations define them.
+  const { rows: indexes } = await (store.engine === 'postgres'
+    ? sql<{ name: string; text: string }>`select indexname as name, indexdef as text from pg_indexes
+        where tablename = 'metric_daily' and indexname <> 'metric_daily_pk'`
+    : sql<{ name: string; text: string }>`select name, sql as text from sqlite_master
+        where type = 'index' and tbl_name = 'metric_daily' and sql is not null`
   ).execute(store.db)
-  const createIndex = index[0]?.text
-  if (!createIndex) throw new Error('metric_daily_metric: index not found')
-  await sql`drop index metric_daily_metric`.execute(store.db)
+  if (indexes.length === 0) throw new Error('metric_daily: no index besides the primary key')
+  for (const index of indexes) await sql`drop index ${sql.id(index.name)}`.execute(store.db)
   let values = 0
   const totals = new Map<string, number>()
   let batch: unknown[][] = []
@@ -279,6 +280,6 @@ async function fillWorld(
     batch.push([tenant.id, '*', metric, dim, dimValue, day, value])
   }
   values += await insertValues(store.db, 'metric_daily', COLUMNS, batch)
-  await sql.raw(createIndex).execute(store.db)
+  for (const index of indexes) await sql.raw(index.text).execute(store.db)
   return { tenantId: tenant.id, accounts, values }
 }

@@ -221,4 +221,15 @@ export const harmonizeMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // Partner facts are read by account and day (rollups, detectors), by batch and by source key,
+    // never by product group and day: the rollups keep the product-group figures. The group-day
+    // indexes were written with every fact (a fifth of an interaction's insert) and read by nothing.
+    // Availability keeps its own: stockout days are read by group.
+    name: '20261210_35_harmonize_drop_group_day_indexes',
+    async up(db) {
+      for (const table of ['fact_interactions', 'fact_order_lines', 'fact_deliveries', 'fact_complaints'])
+        await db.schema.dropIndex(`${table}_day_product_group_id`).execute()
+    },
+  },
 ]

@@ -1,12 +1,13 @@
 import { sql } from 'kysely'
 import type { FxmMigration } from '../store/index.js'
+import { ALL_ACCOUNTS } from './schema.js'
 
 /**
  * The daily rollups (one row per tenant, account or `*`, measure, dimension value and day) and
  * the per-tenant measure settings. The primary key, account then day, serves the recount of an
- * account-day and every figure of one account over a window (its overview); the second index serves
- * one measure over a window for the totals (`*`) or for a list of accounts (peers, breakdowns,
- * top-N), seeking each account.
+ * account-day and every figure of chosen accounts over a window (an overview, peers); the by-day
+ * index serves one measure over a window across all accounts (detectors, rankings), and a partial
+ * index the all-accounts totals (`*`) of a measure over a window (series, breakdowns).
  */
 export const metricsMigrations: FxmMigration[] = [
   {
@@ -89,6 +90,30 @@ export const metricsMigrations: FxmMigration[] = [
         .addColumn('created_at', sql.raw(caps.types.timestamp), (c) => c.notNull())
         .addColumn('updated_at', sql.raw(caps.types.timestamp), (c) => c.notNull())
         .addPrimaryKeyConstraint('metric_custom_pk', ['tenant_id', 'key'])
+        .execute()
+    },
+  },
+  {
+    // The by-metric index led with (measure, dimension value, account) and ended with the day, so
+    // a recount of a few days across all accounts wrote one index entry in every account's range:
+    // a transaction of rollups dirtied most pages of an index as large as the table, and the demo
+    // load wrote gigabytes of log for a database of 1 GB. With the day before the account (and
+    // before the dimension value, so a window across all groups is one range), new days land at the
+    // end of each measure's range. Reads of chosen accounts seek the primary key instead, and the
+    // totals get an index of their own.
+    name: '20261210_43_metrics_rollups_by_day',
+    async up(db) {
+      await db.schema.dropIndex('metric_daily_metric').execute()
+      await db.schema
+        .createIndex('metric_daily_by_day')
+        .on('metric_daily')
+        .columns(['tenant_id', 'metric', 'dim', 'day', 'dim_value', 'account_id', 'value'])
+        .execute()
+      await db.schema
+        .createIndex('metric_daily_totals')
+        .on('metric_daily')
+        .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'day', 'value'])
+        .where(sql.ref('account_id'), '=', sql.lit(ALL_ACCOUNTS))
         .execute()
     },
   },

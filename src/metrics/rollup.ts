@@ -155,7 +155,7 @@ async function recountBlock(
 
   // Only values that changed are written: a recount finds some of its cells as they were (a block
   // holds cells nobody asked for, a day's facts arrive over several batches), and every row
-  // written dirties a page in the table and one in the by-metric index.
+  // written dirties a page in the table and one in the by-day index.
   // The totals move by new minus old, per measure, dimension value and day.
   const delta = new Map<string, number>()
   const move = (key: string, by: number) => delta.set(key, (delta.get(key) ?? 0) + by)
@@ -253,7 +253,7 @@ export async function recountMeasure(
 /**
  * Makes SQLite read `metric_daily` by its primary key (tenant, account, day, ...), which on SQLite
  * is the table itself (WITHOUT ROWID), so "no index" means the primary key. Without table statistics
- * its planner prefers the covering by-metric index, which scans the whole tenant: 300 ms instead of
+ * its planner prefers a covering index, which scans the whole tenant: 300 ms instead of
  * 10 ms per recount block at a quarter of the demo world. PostgreSQL plans this well.
  */
 function byCell(trx: StoreHandle) {

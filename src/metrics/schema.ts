@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely'
 import type { Clock } from '../core/index.js'
 import type { Store, StoreTables } from '../store/index.js'
 
@@ -10,6 +10,23 @@ export interface MetricsDeps {
 
 /** The account id of the rollup rows that total all accounts. */
 export const ALL_ACCOUNTS = '*'
+
+/**
+ * `account_id = '*'` with the id written into the statement, not bound: only then do SQLite and
+ * PostgreSQL read the all-accounts totals from their partial index (`metric_daily_totals`).
+ */
+export function allAccountsRow(): RawBuilder<boolean> {
+  return sql<boolean>`${sql.ref('account_id')} = ${sql.lit(ALL_ACCOUNTS)}`
+}
+
+/**
+ * The measure column as an expression, for reads of chosen accounts: it keeps both planners off
+ * the by-day index (which leads with the measure and would read every account's values of the
+ * window) and on the primary key, which seeks each account's days.
+ */
+export function measureOfChosenAccounts(): RawBuilder<string> {
+  return sql<string>`(${sql.ref('metric')} || '')`
+}
 
 /** Dimensions a daily value is broken down by; `''` is the account's total. */
 export const DIMENSIONS = ['', 'product_group'] as const

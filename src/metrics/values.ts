@@ -3,7 +3,7 @@ import { FxmError } from '../core/index.js'
 import { anyOf } from '../store/index.js'
 import { BUILT_IN_METRICS, builtInMetric, type MetricDefinition } from './catalog.js'
 import { customDefinition, readCustomMetrics } from './custom.js'
-import { ALL_ACCOUNTS, metricsDb, type StoreHandle } from './schema.js'
+import { allAccountsRow, measureOfChosenAccounts, metricsDb, type StoreHandle } from './schema.js'
 
 /** The measures a metric is computed from: itself, or a ratio's parts. */
 export function measuresOf(metric: MetricDefinition): string[] {
@@ -101,20 +101,23 @@ export async function sumMeasures(
 ): Promise<MeasureSums[]> {
   const m = metricsDb(db)
   const groupColumn = { none: null, account: 'account_id', day: 'day', dim_value: 'dim_value' }[query.groupBy]
+  const scope = query.accounts
+  // The totals come from their partial index (measure, dimension, value, day); chosen accounts from
+  // the primary key (account, day), each account's days in the window.
+  const measure = 'all' in scope ? sql.ref<string>('metric') : measureOfChosenAccounts()
   let q = m
     .selectFrom('metric_daily')
     .select(['metric', sql<number>`sum(value)`.as('total')])
     .where('tenant_id', '=', tenantId)
-    .where((eb) => anyOf(db, eb.ref('metric'), query.measures))
+    .where(anyOf(db, measure, query.measures))
     .where('dim', '=', query.dim ?? '')
     .where('day', '>=', query.from)
     .where('day', '<=', query.to)
     .groupBy('metric')
-  // Totals have dim_value '': saying so lets the day range use the index (metric, dim, dim_value, account, day).
+  // Totals have dim_value '': saying so lets the day range use the totals index.
   const dimValue = query.dimValue ?? ((query.dim ?? '') === '' ? '' : undefined)
   if (dimValue !== undefined) q = q.where('dim_value', '=', dimValue)
-  const scope = query.accounts
-  if ('all' in scope) q = q.where('account_id', '=', ALL_ACCOUNTS)
+  if ('all' in scope) q = q.where(allAccountsRow())
   else if ('ids' in scope) q = q.where((eb) => anyOf(db, eb.ref('account_id'), scope.ids))
   else q = q.where('account_id', 'in', scope.subquery as never)
   const rows = groupColumn

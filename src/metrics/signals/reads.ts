@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely'
 import { type CatalogDeps, listProductGroups, systemPrincipal } from '../../catalog/index.js'
 import { readFactsBetween, readStockoutDays } from '../../harmonize/index.js'
 import { anyOf } from '../../store/index.js'
-import { ALL_ACCOUNTS, type StoreHandle } from '../schema.js'
+import { ALL_ACCOUNTS, allAccountsRow, type StoreHandle } from '../schema.js'
 import { addDays, type DayRange, daysFrom } from './days.js'
 import type { ComplaintRecord, DeliveryRecord } from './deficiency.js'
 import type { SignalKind } from './findings.js'
@@ -94,10 +94,9 @@ export async function readInterestSums(
 }
 
 /**
- * One measure's test and baseline sums per account and product group, grouped in the order of the
- * (metric, dim, dim_value, account) index: the sums stream from the index on both engines, with no
- * sort of the whole window. Optionally only groups with at least `minBaseline` in the baseline
- * (totals always), or only some accounts.
+ * One measure's test and baseline sums per account and product group, read as one range of the
+ * by-day index (measure, dimension, day, ...) across every group and account. Optionally only
+ * groups with at least `minBaseline` in the baseline (totals always), or only some accounts.
  */
 function windowSums(
   db: StoreHandle,
@@ -354,11 +353,11 @@ export async function rollupFingerprint(
     .selectFrom('metric_daily')
     .select([sql<number>`count(*)`.as('n'), sql<number>`sum(value)`.as('total')])
     .where('tenant_id', '=', tenantId)
-    .where('account_id', '=', ALL_ACCOUNTS)
+    .where(allAccountsRow())
     .where('metric', 'in', [...measures])
     .where('dim', '=', '')
     // Totals have no dimension value: saying so lets the read seek each measure's days in the
-    // metric index instead of scanning every all-accounts row (product groups too) from `from` on.
+    // totals index instead of reading the product groups' totals too.
     .where('dim_value', '=', '')
     .where('day', '>=', from)
     .executeTakeFirst()
