@@ -9,8 +9,12 @@ import type { WorkerThreadMessage } from './worker-thread.js'
 async function main(): Promise<void> {
   const port = parentPort
   if (!port) throw new Error('worker-thread-main runs only as a worker thread')
-  const { config, writerTurns } = workerData as { config: FxmConfig; writerTurns?: SharedArrayBuffer }
-  if (writerTurns) adoptWriterTurns(config.databaseUrl, writerTurns)
+  const { config, writerTurns, writerTurnSlot } = workerData as {
+    config: FxmConfig
+    writerTurns?: SharedArrayBuffer
+    writerTurnSlot: number
+  }
+  if (writerTurns) adoptWriterTurns(config.databaseUrl, writerTurns, writerTurnSlot)
   const fxm = await openFxm(config)
   const worker = createWorker(fxm)
   worker.start()

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { type FxmConfig, isPostgresUrl, type Logger } from '../core/index.js'
-import { writerTurnsBuffer } from '../store/index.js'
+import { clearWriterTurns, writerTurnsBuffer } from '../store/index.js'
 
 /** What the worker thread is told and answers. */
 export type WorkerThreadMessage = { type: 'stop' } | { type: 'started' } | { type: 'stopped' }
@@ -16,6 +16,8 @@ export interface WorkerThreadHandle {
 }
 
 const RESTART_FIRST_MS = 1000
+/** The worker thread's slot in the writer turns of a SQLite file (the main thread's is 0). */
+const WORKER_TURN_SLOT = 1
 const RESTART_MAX_MS = 30_000
 const STOP_WAIT_MS = 30_000
 
@@ -43,7 +45,7 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
   const spawn = () => {
     // SQLite: the thread takes turns writing the file with this one (see `writerTurnsBuffer`).
     const writerTurns = isPostgresUrl(config.databaseUrl) ? undefined : writerTurnsBuffer(config.databaseUrl)
-    const workerData = { config, writerTurns }
+    const workerData = { config, writerTurns, writerTurnSlot: WORKER_TURN_SLOT }
     const worker = fromSource
       ? new Worker(tsxBootstrap(), { eval: true, workerData })
       : new Worker(entryUrl(), { workerData })
@@ -56,6 +58,8 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
     })
     worker.on('error', (error) => logger.error({ err: error }, 'the worker thread failed'))
     worker.on('exit', (code) => {
+      // A thread that ended while it waited for the lock cannot say it stopped waiting.
+      if (writerTurns) clearWriterTurns(writerTurns, WORKER_TURN_SLOT)
       if (current === worker) current = undefined
       if (stopping) return
       logger.error({ code, restartInMs: restartPause }, 'the worker thread ended; starting it again')

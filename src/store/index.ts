@@ -50,6 +50,6 @@ export {
 } from './outbox.js'
 export { purgeConsumedEvents, purgeFinishedJobs } from './retention.js'
 export type { JobStatus, StoreTables } from './schema.js'
-export { adoptWriterTurns, SQLITE_CACHE_KIB, writerTurnsBuffer } from './sqlite.js'
+export { adoptWriterTurns, clearWriterTurns, SQLITE_CACHE_KIB, writerTurnsBuffer } from './sqlite.js'
 export { type OpenStoreOptions, openStore, redactUrl, type Store, withinTransaction } from './store.js'
 export { storeMigrations } from './store-migrations.js'

@@ -80,26 +80,52 @@ export function openSqlite<DB>(
 /** How long a transaction about to begin lets another thread's waiting writer go first, at most. */
 const YIELD_MS = 50
 
+/** Threads of one process that can take part in the writer turns of a file (the main thread is 0). */
+const TURN_SLOTS = 8
+/** Where the writer turns keep what: releases, waiting writers in all, then waiting writers by thread. */
+const RELEASES = 0
+const WAITING = 1
+const SLOT_BASE = 2
+
 /** The shared state of each database file's writers in this process, by resolved path. */
 const writerTurnBuffers = new Map<string, SharedArrayBuffer>()
+/** This thread's slot in the writer turns: 0 on the main thread, given to other threads. */
+let turnSlot = 0
 
 /**
  * The memory the threads of this process share to take turns writing `path` (created on first
- * use). `startWorkerThread` hands it to its thread, which adopts it before opening the store.
+ * use). `startWorkerThread` hands it to its thread with a slot of its own, and the thread adopts it
+ * before opening the store.
  */
 export function writerTurnsBuffer(path: string): SharedArrayBuffer {
   const key = resolve(path)
   let buffer = writerTurnBuffers.get(key)
   if (!buffer) {
-    buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)
+    buffer = new SharedArrayBuffer((SLOT_BASE + TURN_SLOTS) * Int32Array.BYTES_PER_ELEMENT)
     writerTurnBuffers.set(key, buffer)
   }
   return buffer
 }
 
-/** Takes the writer turns of `path` from another thread (see `writerTurnsBuffer`). */
-export function adoptWriterTurns(path: string, buffer: SharedArrayBuffer): void {
+/** Takes the writer turns of `path` from another thread (see `writerTurnsBuffer`), as thread `slot` (1 to 7). */
+export function adoptWriterTurns(path: string, buffer: SharedArrayBuffer, slot: number): void {
+  if (!Number.isInteger(slot) || slot < 1 || slot >= TURN_SLOTS)
+    throw new RangeError(`writer turn slot ${slot}`)
   writerTurnBuffers.set(resolve(path), buffer)
+  turnSlot = slot
+}
+
+/**
+ * Forgets the waiting writers of a thread that ended (a thread that dies while it waits cannot say
+ * it stopped), so the others do not keep giving way to it.
+ */
+export function clearWriterTurns(buffer: SharedArrayBuffer, slot: number): void {
+  const state = new Int32Array(buffer)
+  const left = Atomics.exchange(state, SLOT_BASE + slot, 0)
+  if (left !== 0) {
+    Atomics.sub(state, WAITING, left)
+    Atomics.notify(state, WAITING)
+  }
 }
 
 /**
@@ -112,46 +138,50 @@ export function adoptWriterTurns(path: string, buffer: SharedArrayBuffer): void 
  * begin lets a waiting writer go first, for `YIELD_MS` at most.
  */
 class WriterTurns {
-  // [0]: writers waiting for the lock; [1]: commits and rollbacks so far.
   readonly #state: Int32Array
+  readonly #slot: number
 
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, slot: number) {
     this.#state = new Int32Array(buffer)
+    this.#slot = SLOT_BASE + slot
   }
 
   /** Waits while writers of other threads wait for the lock, `YIELD_MS` at most. */
   async letWaitingGoFirst(): Promise<void> {
     const deadline = Date.now() + YIELD_MS
     for (;;) {
-      const waiting = Atomics.load(this.#state, 0)
+      const waiting = Atomics.load(this.#state, WAITING)
+      const others = waiting - Atomics.load(this.#state, this.#slot)
       const left = deadline - Date.now()
-      if (waiting === 0 || left <= 0) return
-      await waitAtMost(Atomics.waitAsync(this.#state, 0, waiting, left), left)
+      if (others <= 0 || left <= 0) return
+      await waitAtMost(Atomics.waitAsync(this.#state, WAITING, waiting, left), left)
     }
   }
 
   startWaiting(): void {
-    Atomics.add(this.#state, 0, 1)
+    Atomics.add(this.#state, this.#slot, 1)
+    Atomics.add(this.#state, WAITING, 1)
   }
 
   stopWaiting(): void {
-    Atomics.sub(this.#state, 0, 1)
-    Atomics.notify(this.#state, 0)
+    Atomics.sub(this.#state, this.#slot, 1)
+    Atomics.sub(this.#state, WAITING, 1)
+    Atomics.notify(this.#state, WAITING)
   }
 
   /** How many times the lock was let go so far, to wait for the next time. */
   releases(): number {
-    return Atomics.load(this.#state, 1)
+    return Atomics.load(this.#state, RELEASES)
   }
 
   released(): void {
-    Atomics.add(this.#state, 1, 1)
-    Atomics.notify(this.#state, 1)
+    Atomics.add(this.#state, RELEASES, 1)
+    Atomics.notify(this.#state, RELEASES)
   }
 
   /** Waits until the lock is let go after `seen` releases, or `timeoutMs` at most. */
   async nextRelease(seen: number, timeoutMs: number): Promise<void> {
-    await waitAtMost(Atomics.waitAsync(this.#state, 1, seen, timeoutMs), timeoutMs)
+    await waitAtMost(Atomics.waitAsync(this.#state, RELEASES, seen, timeoutMs), timeoutMs)
   }
 }
 
@@ -195,7 +225,7 @@ class CommitSignals {
     this.#prefix = `fxm:${path === ':memory:' ? `memory:${Math.random()}` : resolve(path)}:`
     this.#raw = raw
     this.#wal = wal
-    this.turns = path === ':memory:' ? undefined : new WriterTurns(writerTurnsBuffer(path))
+    this.turns = path === ':memory:' ? undefined : new WriterTurns(writerTurnsBuffer(path), turnSlot)
   }
 
   /** Notes what a statement about to run would signal once committed. */

@@ -8,7 +8,7 @@ import { sql } from 'kysely'
 import { adoptWriterTurns, openStore } from '../../src/store/index.js'
 
 const { path, turns, ms } = workerData as { path: string; turns?: SharedArrayBuffer; ms: number }
-if (turns) adoptWriterTurns(path, turns)
+if (turns) adoptWriterTurns(path, turns, 1)
 const store = openStore(path)
 const values = Array.from({ length: 10_000 }, (_, i) => sql`(${`busy-${i}`})`)
 let transactions = 0
