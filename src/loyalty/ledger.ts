@@ -366,6 +366,18 @@ async function useLot(trx: StoreHandle, j: JournalWriter, lotId: string, points:
     .execute()
 }
 
+/** The error for an earn of anything but a whole number of points above 0, or null. */
+function badPoints(input: EarnInput): FxmError | null {
+  return Number.isSafeInteger(input.points) && input.points > 0
+    ? null
+    : FxmError.invalid('points', 'must be a whole number of points above 0')
+}
+
+/** What an earn answers, the first time and on every retry with its key. */
+function earnReply(journalId: string, input: EarnInput, lotId: string): JournalReply {
+  return { journalId, kind: 'earn', memberId: input.memberId, points: input.points, replayed: false, lotId }
+}
+
 /**
  * The lot an earn makes: pending for the program's return window (when asked and the program has
  * one) or available at once, expiring by the program's rule.
@@ -424,8 +436,8 @@ export async function earn(
   input: EarnInput,
   request: LedgerRequest,
 ): Promise<JournalReply> {
-  if (!Number.isSafeInteger(input.points) || input.points <= 0)
-    throw FxmError.invalid('points', 'must be a whole number of points above 0')
+  const bad = badPoints(input)
+  if (bad) throw bad
   const { replay, writer: j } = await openJournal(trx, ctx, program.id, input.memberId, request)
   if (replay) return replay
   const { lot, pending } = newLot(ctx, program, j.id, input)
@@ -446,14 +458,7 @@ export async function earn(
       state: left.remaining > 0 ? 'available' : 'closed',
     })
   }
-  const reply: JournalReply = {
-    journalId: j.id,
-    kind: 'earn',
-    memberId: input.memberId,
-    points: input.points,
-    replayed: false,
-    lotId: lot.id,
-  }
+  const reply = earnReply(j.id, input, lot.id)
   await j.write(trx, { kind: 'earn', memberId: input.memberId, points: input.points }, request, reply)
   return reply
 }
@@ -484,11 +489,10 @@ export async function earnMany(
   program: Program,
   earns: ManyEarn[],
 ): Promise<EarnOutcome[]> {
-  const outcomes: (EarnOutcome | undefined)[] = earns.map(({ input }) =>
-    Number.isSafeInteger(input.points) && input.points > 0
-      ? undefined
-      : { ok: false, error: FxmError.invalid('points', 'must be a whole number of points above 0') },
-  )
+  const outcomes: (EarnOutcome | undefined)[] = earns.map(({ input }) => {
+    const bad = badPoints(input)
+    return bad ? { ok: false, error: bad } : undefined
+  })
   const members = [...new Set(earns.map((e) => e.input.memberId))].sort()
   for (const member of members) await lockMember(trx, ctx.tenantId, program.id, member)
   // One lookup per key, by the whole unique key: asked for a list of keys, PostgreSQL without table
@@ -549,14 +553,7 @@ export async function earnMany(
     }
     j.total(input.memberId, 'earned', input.points)
     j.move('issuance', '', pending ? 'pending' : 'available', input.memberId, input.points, lot.id)
-    const reply: JournalReply = {
-      journalId: j.id,
-      kind: 'earn',
-      memberId: input.memberId,
-      points: input.points,
-      replayed: false,
-      lotId: lot.id,
-    }
+    const reply = earnReply(j.id, input, lot.id)
     const rows = j.rows({ kind: 'earn', memberId: input.memberId, points: input.points }, request, reply)
     journals.push(rows.journal)
     postings.push(...rows.postings)

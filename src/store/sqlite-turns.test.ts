@@ -44,14 +44,20 @@ describe('SQLite writers of one process', () => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('take turns: a write gets in between the back-to-back transactions of another thread', async () => {
+  /** A store on a new database file, with the table this thread writes (`mine`). */
+  async function freshStore(): Promise<{ path: string; store: Store }> {
     const dir = mkdtempSync(join(tmpdir(), 'fxm-turns-'))
     dirs.push(dir)
     const path = join(dir, 'fxm.db')
     const store = openStore(path)
     stores.push(store)
-    await sql`create table busy (id integer primary key, v text not null)`.execute(store.db)
     await sql`create table mine (id integer primary key, at integer not null)`.execute(store.db)
+    return { path, store }
+  }
+
+  it('take turns: a write gets in between the back-to-back transactions of another thread', async () => {
+    const { path, store } = await freshStore()
+    await sql`create table busy (id integer primary key, v text not null)`.execute(store.db)
     const writer = writerThread(BUSY_WRITER, path, 4000)
     await writer.started
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -74,12 +80,7 @@ describe('SQLite writers of one process', () => {
   }, 30_000)
 
   it('forget the waiting of a thread that ended while it waited, so nobody keeps giving way to it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fxm-turns-'))
-    dirs.push(dir)
-    const path = join(dir, 'fxm.db')
-    const store = openStore(path)
-    stores.push(store)
-    await sql`create table mine (id integer primary key, at integer not null)`.execute(store.db)
+    const { path, store } = await freshStore()
     let release: () => void = () => {}
     const held = new Promise<void>((resolve) => {
       release = resolve
