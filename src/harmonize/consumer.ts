@@ -1,8 +1,9 @@
+import { isDeepStrictEqual } from 'node:util'
 import { BATCH_RECEIVED } from '../collect/index.js'
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
-import type { HarmonizeIo, HarmonizeSource, RawRecord, RecordMapper } from './io.js'
-import { mapperFor } from './mappings.js'
-import { type HarmonizeResult, harmonizeRecords } from './record.js'
+import type { HarmonizeIo, HarmonizeSource, MappingResult, RawRecord, RecordMapper } from './io.js'
+import { latestMappingVersion, mapperFor } from './mappings.js'
+import { type HarmonizeResult, harmonizeRecords, mapRecords } from './record.js'
 import type { HarmonizeDeps, StoreHandle } from './schema.js'
 
 /** The outbox consumer name; its cursor is harmonize's progress through the raw log. */
@@ -15,8 +16,9 @@ export { BATCH_RECEIVED }
 /**
  * Harmonizes the batches named by the next `collect.batch.received` events, in the same
  * transaction that moves the consumer's cursor: a batch becomes facts exactly once, even across
- * crashes. Returns how many outbox events the cursor passed (0 when caught up), so a runtime loop
- * polls again at once while there is work.
+ * crashes. The raw records are read and mapped before the transaction begins (`prepareBatches`),
+ * so the write lock is held for resolving and writing only. Returns how many outbox events the
+ * cursor passed (0 when caught up), so a runtime loop polls again at once while there is work.
  *
  * @example
  * while ((await runHarmonizeOnce(deps, io)) > 0) {}
@@ -30,33 +32,112 @@ export async function runHarmonizeOnce(
     deps.store,
     HARMONIZE_CONSUMER,
     deps.clock,
-    async (events, trx) => {
-      await harmonizeConsumer(trx, deps, io, events)
+    async (events, trx, prepared: PreparedBatch[] | undefined) => {
+      await harmonizeConsumer(trx, deps, io, events, prepared)
     },
-    { types: [BATCH_RECEIVED], batchSize: options.batchSize ?? HARMONIZE_BATCH },
+    {
+      types: [BATCH_RECEIVED],
+      batchSize: options.batchSize ?? HARMONIZE_BATCH,
+      prepare: (events) => prepareBatches(deps.store.db, io, events),
+    },
   )
+}
+
+/** A batch read and mapped ahead of its transaction, with what its mapping depended on. */
+export interface PreparedBatch {
+  event: DomainEvent
+  source: HarmonizeSource
+  /** The version of the source's mapping the records were mapped with; null for none (native). */
+  version: number | null
+  records: RawRecord[]
+  mapped: MappingResult[]
+}
+
+/**
+ * Reads and maps the batches of `events` without writing: what a transaction would do first. A
+ * batch or source that does not exist is left out (the transaction skips it again).
+ */
+export async function prepareBatches(
+  db: StoreHandle,
+  io: HarmonizeIo,
+  events: DomainEvent[],
+): Promise<PreparedBatch[]> {
+  const out: PreparedBatch[] = []
+  for (const event of events) {
+    const { sourceId, batchId } = batchOf(event)
+    const source = await io.records.getSource(db, event.tenantId, sourceId)
+    const batch = source ? await io.records.readBatch(db, event.tenantId, batchId) : null
+    if (!source || !batch) continue
+    const { map, validateMapped, version } = await mapperFor(db, io, event.tenantId, source)
+    const mapped = await mapRecords({
+      map: withFileLines(map, batch.records),
+      validateMapped,
+      records: batch.records,
+    })
+    out.push({ event, source, version, records: batch.records, mapped })
+  }
+  return out
 }
 
 /**
  * The handler behind `runHarmonizeOnce`: for each event, loads the batch's raw records and
  * harmonizes them with the source's mapping. A batch or source that no longer exists is skipped.
+ * A batch in `prepared` is taken as mapped there when its source and mapping are still the same.
  */
 export async function harmonizeConsumer(
   trx: StoreHandle,
   deps: HarmonizeDeps,
   io: HarmonizeIo,
   events: DomainEvent[],
+  prepared: PreparedBatch[] = [],
 ): Promise<HarmonizeResult[]> {
+  const ahead = new Map(prepared.map((p) => [p.event.id, p]))
   const results: HarmonizeResult[] = []
   for (const event of events) {
-    const sourceId = String(event.payload.sourceId ?? '')
-    const batchId = String(event.payload.batchId ?? '')
+    const { sourceId, batchId } = batchOf(event)
     const source = await io.records.getSource(trx, event.tenantId, sourceId)
-    const batch = source ? await io.records.readBatch(trx, event.tenantId, batchId) : null
-    if (!source || !batch) continue
+    if (!source) continue
+    const ready = ahead.get(event.id)
+    if (
+      ready &&
+      isDeepStrictEqual(ready.source, source) &&
+      ready.version === (await latestMappingVersion(trx, event.tenantId, sourceId))
+    ) {
+      results.push(
+        await harmonizeRecords(trx, deps, {
+          ...harmonizeInput(event.tenantId, source, ready.records, batchId),
+          map: () => {
+            throw new Error('mapped beforehand')
+          },
+          mapped: ready.mapped,
+        }),
+      )
+      continue
+    }
+    const batch = await io.records.readBatch(trx, event.tenantId, batchId)
+    if (!batch) continue
     results.push(await harmonizeRaw(trx, deps, io, event.tenantId, source, batch.records, batchId))
   }
   return results
+}
+
+function batchOf(event: DomainEvent): { sourceId: string; batchId: string } {
+  return { sourceId: String(event.payload.sourceId ?? ''), batchId: String(event.payload.batchId ?? '') }
+}
+
+/** The records of a batch as harmonize takes them. */
+function harmonizeInput(tenantId: string, source: HarmonizeSource, records: RawRecord[], batchId?: string) {
+  return {
+    tenantId,
+    source,
+    batchId,
+    records: records.map((r) => ({
+      rawId: r.id,
+      batchId: r.batchId,
+      externalId: r.externalId,
+      payload: r.payload,
+    })),
+  }
 }
 
 /** Harmonizes raw-log records of one source with the source's current mapping. */
@@ -71,17 +152,9 @@ export async function harmonizeRaw(
 ): Promise<HarmonizeResult> {
   const { map, validateMapped } = await mapperFor(trx, io, tenantId, source)
   return harmonizeRecords(trx, deps, {
-    tenantId,
-    source,
+    ...harmonizeInput(tenantId, source, records, batchId),
     map: withFileLines(map, records),
     validateMapped,
-    batchId,
-    records: records.map((r) => ({
-      rawId: r.id,
-      batchId: r.batchId,
-      externalId: r.externalId,
-      payload: r.payload,
-    })),
   })
 }
 

@@ -92,6 +92,23 @@ export async function putMapping(
   })
 }
 
+/** The version of a source's latest mapping, or null when it has none. */
+export async function latestMappingVersion(
+  db: StoreHandle,
+  tenantId: string,
+  sourceId: string,
+): Promise<number | null> {
+  const row = await harmonizeDb(db)
+    .selectFrom('mappings')
+    .select('version')
+    .where('tenant_id', '=', tenantId)
+    .where('source_id', '=', sourceId)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst()
+  return row ? Number(row.version) : null
+}
+
 /** The latest mapping of a source, or null. */
 export async function latestMapping(
   db: StoreHandle,
@@ -137,22 +154,23 @@ export async function mapperFor(
   io: HarmonizeIo,
   tenantId: string,
   source: HarmonizeSource,
-): Promise<{ map: RecordMapper; validateMapped: boolean }> {
+): Promise<{ map: RecordMapper; validateMapped: boolean; version: number | null }> {
   const mapping = await latestMapping(db, tenantId, source.id)
   if (!mapping) {
     if (source.kind === undefined || source.kind === 'http') {
-      return { map: nativeMapper(source.system), validateMapped: false }
+      return { map: nativeMapper(source.system), validateMapped: false, version: null }
     }
     const issues = [{ field: 'mapping', message: `source ${source.id} has no mapping yet` }]
-    return { map: () => ({ ok: false, reason: 'mapping', issues }), validateMapped: true }
+    return { map: () => ({ ok: false, reason: 'mapping', issues }), validateMapped: true, version: null }
   }
+  const version = mapping.version
   let compiled: CompiledMapping
   try {
     const key = `${tenantId}\u0001${source.id}\u0001${mapping.version}`
     compiled = cachedCompile(io.compileMapping ?? mappingEngine, key, mapping)
   } catch (error) {
     const issues = [{ field: 'mapping', message: `mapping version ${mapping.version}: ${messageOf(error)}` }]
-    return { map: () => ({ ok: false, reason: 'mapping', issues }), validateMapped: true }
+    return { map: () => ({ ok: false, reason: 'mapping', issues }), validateMapped: true, version }
   }
   const context = { sourceSystem: source.system }
   const failed = (issues: FieldIssue[]): MappingResult => ({ ok: false, reason: 'mapping', issues })
@@ -166,7 +184,7 @@ export async function mapperFor(
         const result = await compiled.apply(payload, context)
         return result.ok ? result : failed(result.issues)
       }
-  return { map, validateMapped: true }
+  return { map, validateMapped: true, version }
 }
 
 /** Maps native events (`POST /v1/events`): invalid ones are quarantined as `invalid`. */

@@ -51,6 +51,11 @@ export interface HarmonizeInput {
   batchId?: string
   /** Check mapped records against the canonical schemas; default true (native mapping is valid by construction). */
   validateMapped?: boolean
+  /**
+   * What `mapRecords` gave for these records with this `map`, when they were mapped beforehand
+   * (outside the write transaction); mapped here otherwise.
+   */
+  mapped?: MappingResult[]
 }
 
 /** What one `harmonizeRecords` call did; also the payload of its `harmonize.facts.recorded` event. */
@@ -93,10 +98,8 @@ export async function harmonizeRecords(
   const batchId = input.batchId ?? commonBatch(records) ?? newReplayBatchId(clock.now())
   const failures = new Map<number, RecordFailure>()
   const mapped = new Map<number, MappedRecord>()
-  for (const [i, record] of records.entries()) {
-    const mapping = mapRecord(input.map, record.payload)
-    const result = mapping instanceof Promise ? await mapping : mapping
-    const checked = result.ok && input.validateMapped !== false ? checkMapped(result.mapped) : result
+  const results = input.mapped ?? (await mapRecords(input))
+  for (const [i, checked] of results.entries()) {
     if (checked.ok) mapped.set(i, checked.mapped)
     else failures.set(i, { reason: checked.reason ?? 'mapping', issues: checked.issues })
   }
@@ -184,6 +187,22 @@ export async function harmonizeRecords(
     },
   ])
   return result
+}
+
+/**
+ * Maps each record and holds the output to the canonical contract (unless `validateMapped` is
+ * false): pure, no database, so it can run before a write transaction begins.
+ */
+export async function mapRecords(
+  input: Pick<HarmonizeInput, 'map' | 'validateMapped'> & { records: { payload: unknown }[] },
+): Promise<MappingResult[]> {
+  const results: MappingResult[] = []
+  for (const record of input.records) {
+    const mapping = mapRecord(input.map, record.payload)
+    const result = mapping instanceof Promise ? await mapping : mapping
+    results.push(result.ok && input.validateMapped !== false ? checkMapped(result.mapped) : result)
+  }
+  return results
 }
 
 function commonBatch(records: HarmonizeRecord[]): string | null {

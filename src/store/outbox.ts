@@ -82,7 +82,7 @@ export async function appendEvents(
   return rows.map((r) => r.id)
 }
 
-export interface ConsumeOptions {
+export interface ConsumeOptions<P = never> {
   /** Most events handed to the handler at once. */
   batchSize?: number
   /**
@@ -90,10 +90,31 @@ export interface ConsumeOptions {
    * `SCAN_LIMIT` of them in one run, without a handler call for them alone.
    */
   types?: string[]
+  /**
+   * Work on the events before the write transaction begins: reads only, no writes. What it returns
+   * reaches the handler with the same events, unless another consumer of the same name moved the
+   * cursor meanwhile (then the handler gets the events after the new position, and no preparation).
+   * On SQLite the write lock is held only for the handler, so other writers go on during the
+   * preparation (reading and mapping a batch of raw records, for harmonize).
+   */
+  prepare?: (events: DomainEvent[]) => Promise<P>
 }
 
 /** Events of other types a consumer with `types` passes over at most in one run. */
 export const SCAN_LIMIT = 1000
+
+interface CursorRow {
+  tx_id: string
+  seq: number
+}
+
+/** The events a run hands on after a cursor, and the position the cursor moves to. */
+interface NextEvents {
+  events: DomainEvent[]
+  /** Events passed, the consumer's own and others. */
+  passed: number
+  last: { tx_text: string; seq: number } | undefined
+}
 
 /**
  * Hands the next batch of events after `consumer`'s cursor to `handler`, in commit order, and moves
@@ -106,17 +127,16 @@ export const SCAN_LIMIT = 1000
  * reader therefore only passes events of transactions older than every transaction of this database
  * still running, and orders by (transaction id, seq): nothing is skipped.
  */
-export async function consumeOutbox(
+export async function consumeOutbox<P = never>(
   store: Store,
   consumer: string,
   clock: Clock,
-  handler: (events: DomainEvent[], trx: Transaction<StoreTables>) => Promise<void>,
-  options: ConsumeOptions = {},
+  handler: (events: DomainEvent[], trx: Transaction<StoreTables>, prepared: P | undefined) => Promise<void>,
+  options: ConsumeOptions<P> = {},
 ): Promise<number> {
-  const batchSize = options.batchSize ?? 100
   // Idle polls must stay cheap: read without locking first, and only open a write transaction (an
   // xid on PostgreSQL, the write lock on SQLite) when there is something to hand out.
-  let seen = await store.db
+  let seen: CursorRow | undefined = await store.db
     .selectFrom('outbox_cursors')
     .select(['tx_id', 'seq'])
     .where('consumer', '=', consumer)
@@ -136,6 +156,16 @@ export async function consumeOutbox(
     .limit(1)
     .executeTakeFirst()
   if (!pending) return 0
+  // Events are never changed and a cursor only moves forward: what follows an unchanged cursor
+  // outside the transaction is what follows it inside (on PostgreSQL only settled transactions'
+  // events are passed, and none can commit before them any more).
+  let ahead: NextEvents | undefined
+  let prepared: P | undefined
+  if (options.prepare) {
+    ahead = await nextEvents(store, store.db, seen, options)
+    if (ahead.passed === 0) return 0
+    if (ahead.events.length > 0) prepared = await options.prepare(ahead.events)
+  }
   return store.transaction(async (trx) => {
     const cursor = await trx
       .selectFrom('outbox_cursors')
@@ -143,52 +173,70 @@ export async function consumeOutbox(
       .where('consumer', '=', consumer)
       .$if(store.caps.supportsRowLocks, (q) => q.forUpdate())
       .executeTakeFirstOrThrow()
-    // Positions and types first: a consumer passes events of other types without reading them, up
-    // to SCAN_LIMIT at a time, and hands `batchSize` of its own to the handler in one transaction.
-    const scanned = await trx
-      .selectFrom('outbox_events')
-      .select(['seq', 'type', sql<string>`cast(tx_id as text)`.as('tx_text')])
-      .where(afterCursor(store, cursor.tx_id, cursor.seq))
-      .$if(store.caps.concurrentWriters, (q) =>
-        q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`).orderBy('tx_id'),
-      )
-      .orderBy('seq')
-      .limit(options.types ? Math.max(batchSize, SCAN_LIMIT) : batchSize)
-      .execute()
-    const wanted: number[] = []
-    let passed = 0
-    for (const r of scanned) {
-      passed++
-      if (!options.types || options.types.includes(r.type)) wanted.push(r.seq)
-      if (wanted.length === batchSize) break
-    }
-    const last = scanned[passed - 1]
-    if (!last) return 0
-    if (wanted.length > 0) {
-      const rows = await trx.selectFrom('outbox_events').selectAll().where('seq', 'in', wanted).execute()
-      const bySeq = new Map(rows.map((r) => [Number(r.seq), r]))
-      const events = wanted.map((seq): DomainEvent => {
-        const r = bySeq.get(Number(seq))!
-        return {
-          seq: r.seq,
-          id: r.id,
-          tenantId: r.tenant_id,
-          type: r.type,
-          subjectType: r.subject_type,
-          subjectId: r.subject_id,
-          payload: parseJson(r.payload),
-          occurredAt: r.occurred_at,
-        }
-      })
-      await handler(events, trx)
-    }
+    const unmoved = ahead !== undefined && samePosition(cursor, seen)
+    const next = unmoved && ahead ? ahead : await nextEvents(store, trx, cursor, options)
+    if (!next.last) return 0
+    if (next.events.length > 0) await handler(next.events, trx, unmoved ? prepared : undefined)
     await trx
       .updateTable('outbox_cursors')
-      .set({ tx_id: last.tx_text, seq: last.seq, updated_at: clock.nowIso() })
+      .set({ tx_id: next.last.tx_text, seq: next.last.seq, updated_at: clock.nowIso() })
       .where('consumer', '=', consumer)
       .execute()
-    return passed
+    return next.passed
   })
+}
+
+function samePosition(a: CursorRow, b: CursorRow): boolean {
+  return String(a.tx_id) === String(b.tx_id) && Number(a.seq) === Number(b.seq)
+}
+
+/**
+ * The events after `cursor` a run hands on: positions and types first, so a consumer passes events
+ * of other types without reading them, up to SCAN_LIMIT at a time, and hands `batchSize` of its
+ * own to the handler at once.
+ */
+async function nextEvents(
+  store: Store,
+  db: Pick<Kysely<StoreTables>, 'selectFrom'>,
+  cursor: CursorRow,
+  options: ConsumeOptions<unknown>,
+): Promise<NextEvents> {
+  const batchSize = options.batchSize ?? 100
+  const scanned = await db
+    .selectFrom('outbox_events')
+    .select(['seq', 'type', sql<string>`cast(tx_id as text)`.as('tx_text')])
+    .where(afterCursor(store, cursor.tx_id, cursor.seq))
+    .$if(store.caps.concurrentWriters, (q) =>
+      q.where(sql<boolean>`tx_id < ${SETTLED_HORIZON}`).orderBy('tx_id'),
+    )
+    .orderBy('seq')
+    .limit(options.types ? Math.max(batchSize, SCAN_LIMIT) : batchSize)
+    .execute()
+  const wanted: number[] = []
+  let passed = 0
+  for (const r of scanned) {
+    passed++
+    if (!options.types || options.types.includes(r.type)) wanted.push(r.seq)
+    if (wanted.length === batchSize) break
+  }
+  const last = scanned[passed - 1]
+  if (wanted.length === 0) return { events: [], passed, last }
+  const rows = await db.selectFrom('outbox_events').selectAll().where('seq', 'in', wanted).execute()
+  const bySeq = new Map(rows.map((r) => [Number(r.seq), r]))
+  const events = wanted.map((seq): DomainEvent => {
+    const r = bySeq.get(Number(seq))!
+    return {
+      seq: r.seq,
+      id: r.id,
+      tenantId: r.tenant_id,
+      type: r.type,
+      subjectType: r.subject_type,
+      subjectId: r.subject_id,
+      payload: parseJson(r.payload),
+      occurredAt: r.occurred_at,
+    }
+  })
+  return { events, passed, last }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { BroadcastChannel } from 'node:worker_threads'
 import Database from 'better-sqlite3'
@@ -11,28 +11,10 @@ import {
   SqliteDialect,
   SqliteDriver,
 } from 'kysely'
+import { type CheckpointOptions, startCheckpoints } from './sqlite-checkpoints.js'
 
 /** How long a statement waits for another connection's write lock before it fails with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000
-/**
- * A write-ahead log larger than this is checkpointed and truncated after a commit. SQLite's own
- * checkpoints copy pages back but can only start the log over at a moment no reader uses it, which
- * never comes while the API and the worker thread take turns without pause: the log then grows by
- * gigabytes, and every page read searches its whole index.
- */
-const WAL_LIMIT_BYTES = 64 * 1024 * 1024
-/**
- * Pages of write-ahead log after which a commit copies them back into the database (SQLite's
- * default is 1,000). Each such checkpoint syncs the file and copies every page the log holds once,
- * however often it was written since: at 1,000 pages the hot pages (index roots, the outbox, the
- * totals of the rollups) were copied and synced again every few dozen small commits, and the
- * commits of an ingest batch cost more than its inserts. The log stays below `WAL_LIMIT_BYTES`.
- */
-const AUTOCHECKPOINT_PAGES = 10_000
-/** How often a connection looks at the log's size, at most. */
-const WAL_CHECK_MS = 1000
-/** How soon a truncating checkpoint that found another connection busy is tried again. */
-const WAL_RETRY_MS = 50
 /** Page cache per SQLite connection, in KiB: memory a connection may hold on top of its data. */
 export const SQLITE_CACHE_KIB = 64 * 1024
 
@@ -48,11 +30,13 @@ export const SQLITE_CACHE_KIB = 64 * 1024
  */
 export function openSqlite<DB>(
   path: string,
-  options: { walLimitBytes?: number | undefined } = {},
+  options: CheckpointOptions = {},
 ): {
   db: Kysely<DB>
   raw: Database.Database
   listen(channel: string, onNotify: () => void): () => void
+  /** Closes the connection and ends its share of the checkpoints. */
+  close(): Promise<void>
 } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
@@ -61,20 +45,28 @@ export function openSqlite<DB>(
   raw.pragma('journal_mode = WAL')
   raw.pragma('foreign_keys = ON')
   raw.pragma('synchronous = NORMAL')
-  raw.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`)
+  // Checkpoints run in a thread of their own (`startCheckpoints`), never inside a commit.
+  raw.pragma('wal_autocheckpoint = 0')
   // 64 MB of page cache per connection (SQLite's default is 2 MB): the rollups and fact indexes are
   // written at many places at once, and a page read back from the OS costs far more than memory.
   raw.pragma(`cache_size = ${-SQLITE_CACHE_KIB}`)
   raw.pragma('busy_timeout = 0')
-  const signals = new CommitSignals(
-    path,
-    raw,
-    path === ':memory:' ? undefined : new WalKeeper(path, raw, options.walLimitBytes ?? WAL_LIMIT_BYTES),
-  )
+  const signals = new CommitSignals(path, raw)
   const db = new Kysely<DB>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(raw, signals) }, signals),
   })
-  return { db, raw, listen: (channel, onNotify) => signals.listen(channel, onNotify) }
+  // A thread that takes writer turns from the thread that started it (the worker thread of
+  // `fxm start`) shares that thread's checkpoints.
+  const stopCheckpoints = path === ':memory:' || turnSlot !== 0 ? undefined : startCheckpoints(path, options)
+  return {
+    db,
+    raw,
+    listen: (channel, onNotify) => signals.listen(channel, onNotify),
+    async close() {
+      await db.destroy()
+      await stopCheckpoints?.()
+    },
+  }
 }
 
 /** How long a transaction about to begin lets another thread's waiting writer go first, at most. */
@@ -217,14 +209,12 @@ class CommitSignals {
   readonly #pending = new Set<string>()
   readonly #senders = new Map<string, BroadcastChannel>()
 
-  readonly #wal: WalKeeper | undefined
   /** Turns with the other threads of this process writing the same file (none in memory). */
   readonly turns: WriterTurns | undefined
 
-  constructor(path: string, raw: Database.Database, wal: WalKeeper | undefined) {
+  constructor(path: string, raw: Database.Database) {
     this.#prefix = `fxm:${path === ':memory:' ? `memory:${Math.random()}` : resolve(path)}:`
     this.#raw = raw
-    this.#wal = wal
     this.turns = path === ':memory:' ? undefined : new WriterTurns(writerTurnsBuffer(path), turnSlot)
   }
 
@@ -237,7 +227,6 @@ class CommitSignals {
   after(sql: string): void {
     if (this.#raw.inTransaction) return
     this.turns?.released()
-    this.#wal?.afterWrite()
     if (this.#pending.size === 0) return
     const rolledBack = sql.trimStart().toLowerCase().startsWith('rollback')
     for (const channel of this.#pending) if (!rolledBack) this.#sender(channel).postMessage(null)
@@ -264,48 +253,6 @@ class CommitSignals {
       this.#senders.set(channel, sender)
     }
     return sender
-  }
-}
-
-/**
- * Keeps the write-ahead log small: at most once a second after a statement outside a transaction
- * (a commit, mostly), looks at the log's size and, above the limit, checkpoints it and starts it
- * over (`TRUNCATE`). That needs a moment when no other connection is in a transaction; the attempt
- * never waits for one (a wait here would stall this thread's event loop), it is tried again after
- * the next statement at least WAL_RETRY_MS later, until it succeeds.
- */
-class WalKeeper {
-  readonly #walPath: string
-  readonly #raw: Database.Database
-  readonly #limit: number
-  #nextCheck = 0
-  #overLimit = false
-
-  constructor(path: string, raw: Database.Database, limit: number) {
-    this.#walPath = `${path}-wal`
-    this.#raw = raw
-    this.#limit = limit
-  }
-
-  afterWrite(): void {
-    const now = Date.now()
-    if (now < this.#nextCheck) return
-    if (!this.#overLimit) {
-      this.#nextCheck = now + WAL_CHECK_MS
-      try {
-        this.#overLimit = statSync(this.#walPath).size >= this.#limit
-      } catch {
-        return
-      }
-      if (!this.#overLimit) return
-    }
-    const [result] = this.#raw.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
-    if (result?.busy) {
-      this.#nextCheck = now + WAL_RETRY_MS
-    } else {
-      this.#overLimit = false
-      this.#nextCheck = now + WAL_CHECK_MS
-    }
   }
 }
 

@@ -32,8 +32,10 @@ export interface Store {
 export interface OpenStoreOptions {
   /** PostgreSQL pool size. */
   maxConnections?: number
-  /** SQLite: the write-ahead log size above which a commit checkpoints and truncates it. */
+  /** SQLite: the write-ahead log size above which it is checkpointed and truncated (`WAL_LIMIT_BYTES`). */
   walLimitBytes?: number
+  /** SQLite: how often the log's new pages are copied back into the database (`CHECKPOINT_MS`). */
+  checkpointIntervalMs?: number
 }
 
 /**
@@ -52,12 +54,19 @@ export function openStore(url: string, options: OpenStoreOptions = {}): Store {
       await pool.end().catch(() => {})
     })
   }
-  const { db, listen: listenSqlite } = openSqlite<StoreTables>(url, { walLimitBytes: options.walLimitBytes })
+  const {
+    db,
+    listen: listenSqlite,
+    close,
+  } = openSqlite<StoreTables>(url, {
+    walLimitBytes: options.walLimitBytes,
+    intervalMs: options.checkpointIntervalMs,
+  })
   const listen = async (channel: string, onNotify: () => void) => {
     const end = listenSqlite(channel, onNotify)
     return async () => end()
   }
-  return makeStore(db, SQLITE_CAPABILITIES, url, listen, () => db.destroy())
+  return makeStore(db, SQLITE_CAPABILITIES, url, listen, close)
 }
 
 function makeStore(
