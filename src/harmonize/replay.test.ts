@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
 import { catalogMigrations } from '../catalog/index.js'
 import { appendEvents, storeMigrations } from '../store/index.js'
-import { type HarmonizeWorld, harmonizeWorld } from './fixtures.js'
+import { type HarmonizeWorld, harmonizeWorld, stubCompiler } from './fixtures.js'
 import {
   BATCH_RECEIVED,
   discardQuarantined,
@@ -10,6 +10,7 @@ import {
   getQuarantined,
   type HarmonizeSource,
   harmonizeMigrations,
+  type MappingCompiler,
   listQuarantine,
   putMapping,
   readBatchFacts,
@@ -137,6 +138,33 @@ describe.each(ENGINES)('consumer, mappings, quarantine and replay on %s', (engin
     const same = await replaySource(w.deps, w.a.as.admin, w.io, erp.id)
     expect(same).toMatchObject({ records: 2, changed: 0 })
     expect(await lines()).toEqual(after)
+  })
+
+  it('maps a batch again in its transaction when the mapping changed after the batch was mapped ahead', async () => {
+    const current = await getMapping(w.deps, w.a.as.admin, w.io, erp.id)
+    expect(current.definition).toEqual({ factor: 200 })
+    await receive(erp, 'bat_race', [{ id: 'L9', customer: 'K-1', article: 'M8', qty: 1, amount: 1 }])
+    // The batch is mapped before the write transaction; while it is, an administrator saves a new
+    // mapping version.
+    let saved = false
+    const compileMapping: MappingCompiler = (definition) => {
+      const compiled = stubCompiler(definition)
+      return {
+        async apply(record, context) {
+          const result = await compiled.apply(record, context)
+          if (!saved) {
+            saved = true
+            await putMapping(w.deps, w.a.as.admin, w.io, erp.id, { factor: 300 })
+          }
+          return result
+        },
+      }
+    }
+    const io = { ...w.io, compileMapping }
+    while ((await runHarmonizeOnce(w.deps, io)) > 0) {}
+    expect(saved).toBe(true)
+    const l9 = (await lines()).find((l) => l.external_id === 'L9')
+    expect(l9?.net_amount).toBe(300)
   })
 
   it('keeps one open entry per record when it fails again, and lets it be inspected and discarded', async () => {

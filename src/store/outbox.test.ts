@@ -260,6 +260,76 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect(seen).toEqual(['order.placed', 'points.awarded'])
   })
 
+  it('hands the handler what prepare made of the same events, prepared before the transaction', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [
+        { tenantId: 't', type: 'a', payload: { n: 1 } },
+        { tenantId: 't', type: 'b', payload: { n: 2 } },
+        { tenantId: 't', type: 'a', payload: { n: 3 } },
+      ]),
+    )
+    const calls: string[] = []
+    const got: { events: number[]; prepared: number[] | undefined }[] = []
+    const run = () =>
+      consumeOutbox(
+        store,
+        'prep',
+        clock,
+        async (events, _trx, prepared: number[] | undefined) => {
+          calls.push('handle')
+          got.push({ events: events.map((e) => Number(e.payload.n)), prepared })
+        },
+        {
+          types: ['a'],
+          batchSize: 1,
+          prepare: async (events) => {
+            calls.push('prepare')
+            return events.map((e) => Number(e.payload.n) * 10)
+          },
+        },
+      )
+    expect(await run()).toBe(1)
+    expect(await run()).toBe(2)
+    expect(await run()).toBe(0)
+    expect(calls).toEqual(['prepare', 'handle', 'prepare', 'handle'])
+    expect(got).toEqual([
+      { events: [1], prepared: [10] },
+      { events: [3], prepared: [30] },
+    ])
+  })
+
+  it('drops a preparation when another consumer of the same name moved the cursor meanwhile', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(trx, clock, [
+        { tenantId: 't', type: 'a', payload: { n: 1 } },
+        { tenantId: 't', type: 'a', payload: { n: 2 } },
+      ]),
+    )
+    const other = secondStore()
+    const got: { events: number[]; prepared: string | undefined }[] = []
+    const passed = await consumeOutbox(
+      store,
+      'prep',
+      clock,
+      async (events, _trx, prepared: string | undefined) => {
+        got.push({ events: events.map((e) => Number(e.payload.n)), prepared })
+      },
+      {
+        batchSize: 1,
+        // While this run prepares event 1, a consumer of the same name elsewhere handles it.
+        prepare: async () => {
+          await consumeOutbox(other, 'prep', clock, async () => {}, { batchSize: 1 })
+          return 'made for event 1'
+        },
+      },
+    )
+    expect(passed).toBe(1)
+    expect(got).toEqual([{ events: [2], prepared: undefined }])
+    expect(await consumeOutbox(store, 'prep', clock, collect([]))).toBe(0)
+  })
+
   it('hands every event to exactly one of two consumers of the same name in two stores, in order', async () => {
     await createNotes(t.store)
     const producers = 3
