@@ -502,6 +502,45 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect(await earned(programs.contact, contact.id)).toBe(250)
   })
 
+  it('takes back a return from the points its order earned in the same batch, where rules have no caps', async () => {
+    // Earns of rules without caps go in together at the end of the batch; the return must see them.
+    const program = await createProgram(w.deps, w.a.as.admin, { name: 'Ohne Deckel' })
+    await createRule(w.deps, w.a.as.admin, program.id, {
+      name: '1 point per EUR',
+      definition: { earn: { kind: 'per_currency', points: 1 } },
+    })
+    await w.ingest(w.a, erp, [
+      {
+        ...tierFactEvents()[6],
+        id: 'same-1',
+        orderRef: 'O-same-1',
+        time: '2026-06-02T10:00:00Z',
+        netAmount: 400,
+      },
+      {
+        ...tierFactEvents()[6],
+        id: 'same-r',
+        type: 'return',
+        originalId: 'same-1',
+        orderRef: 'O-same-1',
+        time: '2026-06-02T11:00:00Z',
+        netAmount: 100,
+      },
+      {
+        ...tierFactEvents()[6],
+        id: 'same-2',
+        orderRef: 'O-same-2',
+        time: '2026-06-02T12:00:00Z',
+        netAmount: 50,
+      },
+    ])
+    while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    expect(await memberBalance(w.deps, w.a.as.admin, program.id, id('K-3'))).toMatchObject({
+      earned: 450,
+      reversed: 100,
+    })
+  })
+
   it('takes back and earns anew when an order line is corrected or moves to another account', async () => {
     const program = await createProgram(w.deps, w.a.as.admin, {
       name: 'Korrekturen',
