@@ -50,6 +50,8 @@ export interface PreparedBatch {
   /** The version of the source's mapping the records were mapped with; null for none (native). */
   version: number | null
   records: RawRecord[]
+  /** The mapper the records went through, and what it made of each. */
+  map: RecordMapper
   mapped: MappingResult[]
 }
 
@@ -68,13 +70,10 @@ export async function prepareBatches(
     const source = await io.records.getSource(db, event.tenantId, sourceId)
     const batch = source ? await io.records.readBatch(db, event.tenantId, batchId) : null
     if (!source || !batch) continue
-    const { map, validateMapped, version } = await mapperFor(db, io, event.tenantId, source)
-    const mapped = await mapRecords({
-      map: withFileLines(map, batch.records),
-      validateMapped,
-      records: batch.records,
-    })
-    out.push({ event, source, version, records: batch.records, mapped })
+    const { map: mapper, validateMapped, version } = await mapperFor(db, io, event.tenantId, source)
+    const map = withFileLines(mapper, batch.records)
+    const mapped = await mapRecords({ map, validateMapped, records: batch.records })
+    out.push({ event, source, version, records: batch.records, map, mapped })
   }
   return out
 }
@@ -106,9 +105,7 @@ export async function harmonizeConsumer(
       results.push(
         await harmonizeRecords(trx, deps, {
           ...harmonizeInput(event.tenantId, source, ready.records, batchId),
-          map: () => {
-            throw new Error('mapped beforehand')
-          },
+          map: ready.map,
           mapped: ready.mapped,
         }),
       )
