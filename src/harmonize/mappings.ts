@@ -92,20 +92,23 @@ export async function putMapping(
   })
 }
 
+/** The newest mapping row of a source, to select from. */
+function newestMapping(db: StoreHandle, tenantId: string, sourceId: string) {
+  return harmonizeDb(db)
+    .selectFrom('mappings')
+    .where('tenant_id', '=', tenantId)
+    .where('source_id', '=', sourceId)
+    .orderBy('version', 'desc')
+    .limit(1)
+}
+
 /** The version of a source's latest mapping, or null when it has none. */
 export async function latestMappingVersion(
   db: StoreHandle,
   tenantId: string,
   sourceId: string,
 ): Promise<number | null> {
-  const row = await harmonizeDb(db)
-    .selectFrom('mappings')
-    .select('version')
-    .where('tenant_id', '=', tenantId)
-    .where('source_id', '=', sourceId)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst()
+  const row = await newestMapping(db, tenantId, sourceId).select('version').executeTakeFirst()
   return row ? Number(row.version) : null
 }
 
@@ -115,14 +118,7 @@ export async function latestMapping(
   tenantId: string,
   sourceId: string,
 ): Promise<Mapping | null> {
-  const row = await harmonizeDb(db)
-    .selectFrom('mappings')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('source_id', '=', sourceId)
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst()
+  const row = await newestMapping(db, tenantId, sourceId).selectAll().executeTakeFirst()
   if (!row) return null
   return {
     sourceId: row.source_id,

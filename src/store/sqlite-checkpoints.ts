@@ -86,7 +86,8 @@ const running = new Map<string, Running>()
  * inside the commit every other writer waited with it. Here nobody writing waits; the copy is file
  * I/O for the most part, which the otherwise idle core does.
  *
- * The thread is not kept alive for its own sake (`unref`): a process ends when its work does.
+ * The thread is not kept alive for its own sake (`unref`): a process ends when its work does. The
+ * stores of one thread on one file share one checkpointer, with the options of the first.
  *
  * @example
  * const stop = startCheckpoints('/srv/fxm/data/fxm.db')
