@@ -20,6 +20,7 @@ export {
   type LedgerContext,
   type LedgerRequest,
   mature,
+  matureMany,
   pointsEarned,
   readBalance,
   requestHash,

@@ -1,13 +1,14 @@
 import type { JobHandler } from '../store/index.js'
 import { tenantToday } from './days.js'
-import { expire, mature } from './ledger.js'
+import { expire, matureMany } from './ledger.js'
 import { requireProgram } from './programs.js'
 import { type LoyaltyDeps, loyaltyDb } from './schema.js'
 
 /** The recurring job that matures pending points and expires old ones. */
 export const LEDGER_DUE_JOB = 'loyalty.ledger.due'
 
-const CHUNK = 200
+/** Lots per transaction: maturing goes in multi-row writes, expiring lot by lot. */
+const CHUNK = { mature: 500, expire: 200 }
 
 /** What one pass over a tenant's due lots did. */
 export interface DueReport {
@@ -18,7 +19,9 @@ export interface DueReport {
 /**
  * Matures every pending lot whose return window has passed and expires what is left of every lot
  * past its last day, as of the tenant's today, a chunk of lots per transaction. Safe to run at any
- * time and from several workers: each lot's journal has its own idempotency key.
+ * time and from several workers: each lot's journal has its own idempotency key. Lots mature
+ * together (`matureMany`: a handful of statements per chunk); in the demo world's first pass
+ * 100,000 lots mature at once.
  *
  * @example
  * await settleDueLots(deps, tenantId) // { matured: 120, expired: 4 }
@@ -39,23 +42,37 @@ export async function settleDueLots(deps: LoyaltyDeps, tenantId: string): Promis
         phase === 'mature'
           ? q.where('state', '=', 'pending').where('matures_on', '<=', today)
           : q.where('state', 'in', ['pending', 'available']).where('expires_on', '<', today)
-      const due = await q.orderBy('id').limit(CHUNK).execute()
+      const due = await q.orderBy('id').limit(CHUNK[phase]).execute()
       if (due.length === 0) break
       after = due.at(-1)!.id
       await deps.store.transaction(async (trx) => {
         const ctx = { tenantId, now: deps.clock.nowIso(), nowMs: deps.clock.now(), today }
+        if (phase === 'mature') {
+          for (const [programId, lotIds] of byProgram(due)) {
+            const program = await requireProgram(trx, tenantId, programId)
+            report.matured += await matureMany(trx, ctx, program, lotIds)
+          }
+          return
+        }
         for (const lot of due) {
           const program = await requireProgram(trx, tenantId, lot.program_id)
-          const done =
-            phase === 'mature'
-              ? await mature(trx, ctx, program, lot.id)
-              : await expire(trx, ctx, program, lot.id)
-          if (done && !done.replayed) report[phase === 'mature' ? 'matured' : 'expired']++
+          const done = await expire(trx, ctx, program, lot.id)
+          if (done && !done.replayed) report.expired++
         }
       })
     }
   }
   return report
+}
+
+function byProgram(lots: { id: string; program_id: string }[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const lot of lots) {
+    const ids = out.get(lot.program_id)
+    if (ids) ids.push(lot.id)
+    else out.set(lot.program_id, [lot.id])
+  }
+  return out
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type LedgerContext,
   type LedgerRequest,
   mature,
+  matureMany,
   readBalance,
   reserve,
   reverse,
@@ -367,6 +368,101 @@ describe.each(ENGINES)('the points ledger on %s', (engine) => {
       { ok: true, reply: { ...(replies[2] as object), replayed: true } },
     ])
     await checkInvariants(p.id)
+  })
+
+  it('matures many lots at once as one by one would: members who owe, lots returned, lots no longer pending', async () => {
+    /** The same history in each program; returns its lots in the order earned. */
+    const history = async (p: Program, prefix: string) => {
+      const on = (day: string) => ctxOn(day)
+      const earnOne = (memberId: string, points: number, key: string, pending = true) =>
+        tx((trx) =>
+          earn(
+            trx,
+            on('2026-03-01'),
+            p,
+            { memberId, points, earnedOn: '2026-03-01', pending },
+            req(`${prefix}${key}`),
+          ),
+        )
+      const lots: string[] = []
+      for (const [member, points, key] of [
+        ['acc_mm_a', 10, 'a1'],
+        ['acc_mm_a', 20, 'a2'],
+        ['acc_mm_b', 30, 'b1'],
+        ['acc_mm_b', 40, 'b2'],
+        ['acc_mm_owing', 50, 'o1'],
+      ] as const)
+        lots.push((await earnOne(member, points, key)).lotId!)
+      // b's second lot is returned in part, and its first in full (nothing left to mature).
+      await tx((trx) => reverse(trx, on('2026-03-02'), p, lots[3]!, 15, req(`${prefix}r1`)))
+      await tx((trx) => reverse(trx, on('2026-03-02'), p, lots[2]!, 30, req(`${prefix}r2`)))
+      // The member who owes: 100 available, 80 spent, then returned in full.
+      const spent = (await earnOne('acc_mm_owing', 100, 'o2', false)).lotId!
+      await tx((trx) => reserve(trx, on('2026-03-03'), p, 'acc_mm_owing', 80, req(`${prefix}s1`)))
+      await tx((trx) => confirmReserved(trx, on('2026-03-03'), p, 'acc_mm_owing', 80, req(`${prefix}s2`)))
+      await tx((trx) => reverse(trx, on('2026-03-04'), p, spent, 100, req(`${prefix}r3`)))
+      // a's first lot matures alone before the others.
+      await tx((trx) => mature(trx, on('2026-03-20'), p, lots[0]!))
+      return [...lots, spent]
+    }
+    const state = async (p: Program, lots: string[]) => {
+      const db = loyaltyDb(t.store.db)
+      const members = ['acc_mm_a', 'acc_mm_b', 'acc_mm_owing']
+      const balances = await Promise.all(members.map((m) => readBalance(t.store.db, TENANT, p.id, m)))
+      const lotRows = await db
+        .selectFrom('loyalty_lots')
+        .select(['id', 'state', 'remaining'])
+        .where('tenant_id', '=', TENANT)
+        .where('program_id', '=', p.id)
+        .orderBy('id')
+        .execute()
+      const journals = await db
+        .selectFrom('loyalty_journals')
+        .select(['idempotency_key', 'kind', 'member_id', 'points'])
+        .where('tenant_id', '=', TENANT)
+        .where('program_id', '=', p.id)
+        .where('kind', '=', 'mature')
+        .orderBy('idempotency_key')
+        .execute()
+      const index = (id: string) => String(lots.indexOf(id))
+      return {
+        balances,
+        lots: lotRows
+          .map((l) => ({ lot: index(l.id), state: l.state, remaining: Number(l.remaining) }))
+          .sort((x, y) => x.lot.localeCompare(y.lot)),
+        journals: journals
+          .map((j) => ({
+            ...j,
+            idempotency_key: index(j.idempotency_key.slice(7)),
+            points: Number(j.points),
+          }))
+          .sort((x, y) => x.idempotency_key.localeCompare(y.idempotency_key)),
+      }
+    }
+
+    const one = program('prg_mature_one', { negativeBalance: 'debt' })
+    const many = program('prg_mature_many', { negativeBalance: 'debt' })
+    const lotsOne = await history(one, 'one-')
+    const lotsMany = await history(many, 'many-')
+    const day = ctxOn('2026-03-25')
+    for (const lot of lotsOne) await tx((trx) => mature(trx, day, one, lot))
+    const matured = await tx((trx) => matureMany(trx, day, many, [...lotsMany, 'lot_unknown']))
+    // a2, b2 (25 left), the owing member's lot (all 50 pay off the 80 owed); a1 matured before, b1
+    // was returned in full, the last lot was never pending.
+    expect(matured).toBe(3)
+    const expected = await state(one, lotsOne)
+    expect(await state(many, lotsMany)).toEqual(expected)
+    expect(expected.balances[0]).toMatchObject({ pending: 0, available: 30 })
+    expect(expected.balances[1]).toMatchObject({ pending: 0, available: 25 })
+    expect(expected.balances[2]).toMatchObject({ pending: 0, available: 0, owed: 30 })
+    // Asked again, nothing moves; `mature` finds the journals `matureMany` wrote under its keys.
+    expect(await tx((trx) => matureMany(trx, day, many, lotsMany))).toBe(0)
+    expect(await tx((trx) => mature(trx, day, many, lotsMany[1]!))).toMatchObject({
+      replayed: true,
+      points: 20,
+    })
+    expect(await state(many, lotsMany)).toEqual(expected)
+    await checkInvariants(many.id)
   })
 
   it('keeps every invariant over random sequences of earns, returns, redemptions, maturities and expiries', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
 import { FxmError, newId } from '../core/index.js'
 import { anyOf, insertValues, lockForTransaction, parseJson, runSql, toJson } from '../store/index.js'
 import { addDays, expiresOn } from './days.js'
@@ -628,13 +629,7 @@ export async function mature(
   lotId: string,
 ): Promise<JournalReply | null> {
   const peek = await readLot(trx, ctx.tenantId, lotId)
-  const request: LedgerRequest = {
-    idempotencyKey: `mature:${lotId}`,
-    request: { mature: lotId },
-    reason: 'return window passed',
-    causeType: 'job',
-    causeId: null,
-  }
+  const request = matureRequest(lotId)
   const { replay, writer: j } = await openJournal(trx, ctx, program.id, peek.member_id, request)
   if (replay) return replay
   const lot = await readLot(trx, ctx.tenantId, lotId)
@@ -647,16 +642,107 @@ export async function mature(
     remaining: left.remaining,
     state: left.remaining > 0 ? 'available' : 'closed',
   })
-  const reply: JournalReply = {
-    journalId: j.id,
-    kind: 'mature',
-    memberId: lot.member_id,
-    points,
-    replayed: false,
-    lotId,
-  }
+  const reply = matureReply(j.id, lot.member_id, points, lotId)
   await j.write(trx, { kind: 'mature', memberId: lot.member_id, points }, request, reply)
   return reply
+}
+
+/**
+ * Matures many lots of one program in the caller's transaction, as `mature` would one after
+ * another, with few statements: one read of the lots, then journals, postings, lot states and
+ * balances each as one multi-row write (the rows built as `mature` builds them). A lot that is no
+ * longer pending is left alone; one of a member who owes points (it pays the debt first) or with
+ * nothing left goes through `mature`. Returns the lots matured. A matured lot's journal has the
+ * key `mature:<lot>` like `mature`'s, written in the transaction that ends its pending state, so a
+ * pending lot has none yet and no key needs looking up.
+ *
+ * @example
+ * await matureMany(trx, ctx, program, ['lot_…', 'lot_…']) // 2
+ */
+export async function matureMany(
+  trx: StoreHandle,
+  ctx: LedgerContext,
+  program: Program,
+  lotIds: readonly string[],
+): Promise<number> {
+  if (lotIds.length === 0) return 0
+  const read = () =>
+    loyaltyDb(trx)
+      .selectFrom('loyalty_lots')
+      .select(['id', 'member_id', 'remaining'])
+      .where('tenant_id', '=', ctx.tenantId)
+      .where('program_id', '=', program.id)
+      .where('state', '=', 'pending')
+      .where((eb) => anyOf(trx, eb.ref('id'), lotIds))
+      .orderBy('id')
+      .execute()
+  const members = [...new Set((await read()).map((l) => l.member_id))].sort()
+  for (const member of members) await lockMember(trx, ctx.tenantId, program.id, member)
+  // Read again under the members' locks: another transaction may have matured or reversed some.
+  const lots = await read()
+  const owing = new Set(
+    members.length === 0
+      ? []
+      : (
+          await loyaltyDb(trx)
+            .selectFrom('loyalty_balances')
+            .select('member_id')
+            .where('tenant_id', '=', ctx.tenantId)
+            .where('program_id', '=', program.id)
+            .where((eb) => anyOf(trx, eb.ref('member_id'), members))
+            .where('debt', '>', 0)
+            .execute()
+        ).map((r) => r.member_id),
+  )
+  const journals: unknown[][] = []
+  const postings: unknown[][] = []
+  const balances: unknown[][] = []
+  const available: string[] = []
+  const oneByOne: string[] = []
+  for (const lot of lots) {
+    const points = Number(lot.remaining)
+    if (points <= 0 || owing.has(lot.member_id)) {
+      oneByOne.push(lot.id)
+      continue
+    }
+    const request = matureRequest(lot.id)
+    const j = new JournalWriter(ctx, program.id, requestHash(request.request))
+    j.move('pending', lot.member_id, 'available', lot.member_id, points, lot.id)
+    const reply = matureReply(j.id, lot.member_id, points, lot.id)
+    const rows = j.rows({ kind: 'mature', memberId: lot.member_id, points }, request, reply)
+    journals.push(rows.journal)
+    postings.push(...rows.postings)
+    balances.push(...rows.balances)
+    available.push(lot.id)
+  }
+  for (let i = 0; i < available.length; i += 1000) {
+    const ids = available.slice(i, i + 1000)
+    await sql`update loyalty_lots set state = 'available'
+      where tenant_id = ${ctx.tenantId} and ${anyOf(trx, sql.ref('id'), ids)}`.execute(trx)
+  }
+  await insertValues(trx, 'loyalty_journals', [...JOURNAL_COLUMNS], journals)
+  await insertValues(trx, 'loyalty_postings', [...POSTING_COLUMNS], postings)
+  await insertValues(trx, 'loyalty_balances', BALANCE_COLUMNS, perMember(balances), ADD_TO_BALANCE)
+  let matured = available.length
+  for (const lotId of oneByOne) {
+    const done = await mature(trx, ctx, program, lotId)
+    if (done && !done.replayed) matured++
+  }
+  return matured
+}
+
+function matureRequest(lotId: string): LedgerRequest {
+  return {
+    idempotencyKey: `mature:${lotId}`,
+    request: { mature: lotId },
+    reason: 'return window passed',
+    causeType: 'job',
+    causeId: null,
+  }
+}
+
+function matureReply(journalId: string, memberId: string, points: number, lotId: string): JournalReply {
+  return { journalId, kind: 'mature', memberId, points, replayed: false, lotId }
 }
 
 /** Expires what is left of a lot past its last day: available (or pending) → expired. Idempotent per lot. */
