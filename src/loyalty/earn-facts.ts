@@ -72,17 +72,28 @@ export async function earnFromOrderLines(
       .filter((r) => r.definition.trigger === 'order_line')
       .map((rule) => ({ rule, matches: compileCondition(rule.definition.condition) }))
     // Earns without caps or budget wait here and go in together (`earnMany`: a few multi-row
-    // writes instead of five statements each); anything that reads the ledger (a capped earn, a
-    // correction, a return) sends them first, so it sees them as it would one by one.
+    // writes instead of five statements each). What reads what they would write goes after them,
+    // as one by one: a correction or a return reads the lots of its line, and once an earn that is
+    // available at once waits (it may pay the member's debt), every correction, return and capped
+    // earn goes after it. A waiting earn that stays pending changes nothing else they read (a capped
+    // earn counts its own rule's lots, a return moves its own lots).
     const waiting: ManyEarn[] = []
+    const waitingFacts = new Set<string>()
+    let waitingAvailable = false
     const flush = async () => {
       if (waiting.length === 0) return
+      waitingFacts.clear()
+      waitingAvailable = false
       const outcomes = await earnMany(trx, ctx, program, waiting.splice(0))
       for (const outcome of outcomes) {
         if (!outcome.ok) throw outcome.error
         if (!outcome.reply.replayed) report.earned += outcome.reply.points
       }
     }
+    const flushFor = async (factId: string | null) => {
+      if (waitingAvailable || (factId !== null && waitingFacts.has(factId))) await flush()
+    }
+    const pendingEarns = program.settings.returnWindowDays > 0
     for (const line of lines) {
       if (line.kind === 'order') {
         const account = accounts.get(line.account_id)
@@ -98,11 +109,11 @@ export async function earnFromOrderLines(
           )
           // A line changed since it was first recorded may have earned by this rule before.
           const changed = line.updated_at !== line.recorded_at
-          if (changed) await flush()
+          if (changed) await flushFor(line.id)
           const earlier = changed ? await correctEarlier(trx, ctx, program, line, rule.id, report) : undefined
           if (points === 0) continue
           const limited = hasLimits(rule)
-          if (limited) await flush()
+          if (limited) await flushFor(null)
           for (const memberId of membersOf(program, line, account)) {
             const after = earlier?.get(memberId)
             if (after === null) continue // earned from the line as it is now already
@@ -125,6 +136,8 @@ export async function earnFromOrderLines(
             // An earn made before is answered as a replay by `earnMany` and `earn` alike.
             if (!limited) {
               waiting.push({ input, request })
+              waitingFacts.add(line.id)
+              if (!(input.pending && pendingEarns)) waitingAvailable = true
               continue
             }
             if (await journaled(trx, ctx.tenantId, program.id, idempotencyKey)) continue
@@ -138,7 +151,7 @@ export async function earnFromOrderLines(
       } else if (line.original_fact_id) {
         const original = originals.get(line.original_fact_id)
         if (!original) continue
-        await flush()
+        await flushFor(original.id)
         const share = returnedShare(line, original)
         if (share <= 0) continue
         // Sorted in memory (`byId`): ordered by id, SQLite walked every lot of the tenant.

@@ -17,10 +17,11 @@ import { runLoyaltyOnce } from './consumer.js'
 import { tenantToday } from './days.js'
 import { earnFromOrderLines } from './earn-facts.js'
 import { settleDueLots } from './jobs.js'
+import { confirmReserved, reserve } from './ledger.js'
 import { earnPoints, memberBalance, redeem } from './members.js'
 import { loyaltyMigrations } from './migrations.js'
 import { registerPartnerRoutes } from './partner-routes.js'
-import { createProgram } from './programs.js'
+import { createProgram, requireProgram } from './programs.js'
 import { rebateMigrations } from './rebates/index.js'
 import { registerLoyaltyRoutes } from './routes.js'
 import { createRule } from './rules.js'
@@ -538,6 +539,59 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect(await memberBalance(w.deps, w.a.as.admin, program.id, id('K-3'))).toMatchObject({
       earned: 450,
       reversed: 100,
+    })
+  })
+
+  it('books an order before the return after it in the same batch when points are available at once', async () => {
+    // An earn available at once would pay debt; the return after it makes debt it must not pay.
+    const program = await createProgram(w.deps, w.a.as.admin, {
+      name: 'Sofort',
+      settings: { returnWindowDays: 14, negativeBalance: 'debt' },
+    })
+    await createRule(w.deps, w.a.as.admin, program.id, {
+      name: '1 point per EUR, at once',
+      definition: { earn: { kind: 'per_currency', points: 1 }, pending: false },
+    })
+    const line = { ...tierFactEvents()[6], orderRef: 'O-now', time: '2026-06-03T10:00:00Z' }
+    await w.ingest(w.a, erp, [{ ...line, id: 'now-1', netAmount: 300 }])
+    while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    const member = id('K-3')
+    expect(await memberBalance(w.deps, w.a.as.admin, program.id, member)).toMatchObject({ available: 300 })
+    await w.deps.store.transaction(async (trx) => {
+      const ctx = {
+        tenantId: w.a.tenant.id,
+        now: w.deps.clock.nowIso(),
+        nowMs: w.deps.clock.now(),
+        today: await tenantToday(trx, w.a.tenant.id, w.deps.clock),
+      }
+      const p = await requireProgram(trx, w.a.tenant.id, program.id)
+      const request = (key: string) => ({
+        idempotencyKey: key,
+        request: { key },
+        reason: key,
+        causeType: 'user' as const,
+        causeId: null,
+      })
+      await reserve(trx, ctx, p, member, 300, request('now-spend'))
+      await confirmReserved(trx, ctx, p, member, 300, request('now-confirm'))
+    })
+    await w.ingest(w.a, erp, [
+      { ...line, id: 'now-2', orderRef: 'O-now-2', time: '2026-06-04T10:00:00Z', netAmount: 100 },
+      {
+        ...line,
+        id: 'now-r',
+        type: 'return',
+        originalId: 'now-1',
+        time: '2026-06-04T11:00:00Z',
+        netAmount: 300,
+      },
+    ])
+    while ((await runLoyaltyOnce(w.deps)) > 0) {}
+    // One by one: the 100 points arrive while nothing is owed, then the return makes 300 of debt.
+    expect(await memberBalance(w.deps, w.a.as.admin, program.id, member)).toMatchObject({
+      available: 100,
+      owed: 300,
+      earned: 400,
     })
   })
 
