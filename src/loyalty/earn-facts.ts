@@ -11,7 +11,7 @@ import {
   type EarningRule,
 } from './rules.js'
 import { loyaltyDb, type StoreHandle } from './schema.js'
-import { effectiveConditions } from './tiers/index.js'
+import { effectiveConditionsMany } from './tiers/index.js'
 
 /** What earning from a batch of order lines did. */
 export interface FactEarnReport {
@@ -56,16 +56,11 @@ export async function earnFromOrderLines(
       })
     ).map((l) => [l.id, l]),
   )
-  // One look per account and day: a batch holds many lines of the same account on the same day.
-  const known = new Map<string, number>()
-  const multipliers = async (accountId: string, day: string) => {
-    const key = `${accountId}\u0001${day}`
-    let value = known.get(key)
-    if (value === undefined) {
-      value = await multiplierOf(trx, ctx.tenantId, accountId, day)
-      known.set(key, value)
-    }
-    return value
+  // The earning multiplier of every account-day of the batch's orders, in one look when first needed.
+  let multipliers: Map<string, number> | undefined
+  const multiplierOn = async (accountId: string, day: string) => {
+    multipliers ??= await multipliersOf(trx, ctx.tenantId, lines)
+    return multipliers.get(`${accountId}\u0001${day}`) ?? 1
   }
   for (const program of programs) {
     const rules = (await activeOrAllRules(trx, ctx.tenantId, program.id, true))
@@ -97,7 +92,7 @@ export async function earnFromOrderLines(
     for (const line of lines) {
       if (line.kind === 'order') {
         const account = accounts.get(line.account_id)
-        const multiplier = rules.length > 0 ? await multipliers(line.account_id, line.day) : 1
+        const multiplier = rules.length > 0 ? await multiplierOn(line.account_id, line.day) : 1
         for (const { rule, matches } of rules) {
           const fact = earningFact(line)
           const points = basePoints(
@@ -258,16 +253,27 @@ async function journaled(
   return found !== undefined
 }
 
-/** The earning multiplier in force for the account on the day (tier benefit or granted condition), 1 without. */
-async function multiplierOf(
+/**
+ * The earning multiplier in force (tier benefit or granted condition) on each account-day of the
+ * orders among `lines`, keyed `account \u0001 day`; 1 where none is.
+ */
+async function multipliersOf(
   trx: StoreHandle,
   tenantId: string,
-  accountId: string,
-  day: string,
-): Promise<number> {
-  const { conditions } = await effectiveConditions(trx, tenantId, accountId, day)
-  const value = conditions.earning_multiplier?.value
-  return typeof value === 'number' && value > 0 ? value : 1
+  lines: readonly OrderLine[],
+): Promise<Map<string, number>> {
+  const asks = new Map<string, { accountId: string; asOf: string }>()
+  for (const line of lines) {
+    if (line.kind === 'order')
+      asks.set(`${line.account_id}\u0001${line.day}`, { accountId: line.account_id, asOf: line.day })
+  }
+  const effective = await effectiveConditionsMany(trx, tenantId, [...asks.values()])
+  const out = new Map<string, number>()
+  ;[...asks.keys()].forEach((key, i) => {
+    const value = effective[i]!.conditions.earning_multiplier?.value
+    out.set(key, typeof value === 'number' && value > 0 ? value : 1)
+  })
+  return out
 }
 
 /** The share of the original line a return or cancellation takes back, by amount (by quantity when the amount is 0). */

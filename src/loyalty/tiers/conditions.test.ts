@@ -10,6 +10,7 @@ import { testScheme, tierAccountEvents, tierFactEvents } from './fixtures.js'
 import {
   accountConditions,
   effectiveConditions,
+  effectiveConditionsMany,
   evaluateTiers,
   grantCondition,
   listConditions,
@@ -151,6 +152,15 @@ describe.each(ENGINES)('conditions on %s', (engine) => {
     expect(march.conditions).toMatchObject({ earning_multiplier: { value: 3 }, free_shipping: null })
     const k3 = await effectiveConditions(t.store.db, w.a.tenant.id, id('K-3'), '2026-04-11')
     expect(Object.values(k3.conditions).every((c) => c === null)).toBe(true)
+    // Asked together (as earning from a batch of order lines asks), each answer is the one alone.
+    const asks = [
+      { accountId: k1, asOf: '2026-04-11' },
+      { accountId: id('K-3'), asOf: '2026-04-11' },
+      { accountId: k1, asOf: '2026-03-15' },
+      { accountId: k1, asOf: '2026-07-01' },
+      { accountId: k1, asOf: '2026-05-01' },
+    ]
+    expect(await effectiveConditionsMany(t.store.db, w.a.tenant.id, asks)).toEqual([view, k3, march, july, may])
   })
 
   it('stops counting a revoked grant; revoking again changes nothing', async () => {

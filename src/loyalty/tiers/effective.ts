@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { loadVisibleAccount, type Principal } from '../../catalog/index.js'
 import { parseInput } from '../../core/index.js'
-import { parseJson } from '../../store/index.js'
+import { anyOf, parseJson } from '../../store/index.js'
 import { isDay } from './calendar.js'
 import {
   type Benefits,
@@ -69,21 +69,58 @@ export async function effectiveConditions(
   accountId: string,
   asOf: string,
 ): Promise<EffectiveConditions> {
-  const sources = [
-    ...(await tierSources(db, tenantId, accountId, asOf)),
-    ...(await grantSources(db, tenantId, accountId, asOf)),
-  ]
-  const best = bestOf(sources)
-  const conditions = Object.fromEntries(
-    CONDITION_KINDS.map((kind) => {
-      const s = best.get(kind)
-      if (!s) return [kind, null]
-      const { kind: _kind, ...rest } = s
-      return [kind, rest]
-    }),
-  ) as EffectiveConditions['conditions']
-  const winners = new Set(best.values())
-  return { accountId, asOf, conditions, sources: sources.map((s) => ({ ...s, applied: winners.has(s) })) }
+  const [effective] = await effectiveConditionsMany(db, tenantId, [{ accountId, asOf }])
+  return effective!
+}
+
+/**
+ * `effectiveConditions` for many accounts and days at once, in the order asked, with a handful of
+ * queries for all of them (the standings, the grants and the tiers they name) instead of a few per
+ * account and day: what earning from a batch of order lines asks for every account-day it holds.
+ *
+ * @example
+ * const [a, b] = await effectiveConditionsMany(db, tenantId, [{ accountId, asOf: '2026-04-30' }, ...])
+ */
+export async function effectiveConditionsMany(
+  db: StoreHandle,
+  tenantId: string,
+  asks: readonly { accountId: string; asOf: string }[],
+): Promise<EffectiveConditions[]> {
+  if (asks.length === 0) return []
+  const accounts = [...new Set(asks.map((a) => a.accountId))]
+  const latest = asks.map((a) => a.asOf).sort().at(-1)!
+  const [standings, grants] = await Promise.all([
+    readStandings(db, tenantId, accounts),
+    readGrants(db, tenantId, accounts, latest),
+  ])
+  const held = await Promise.all(
+    asks.map((a) => heldTiers(db, tenantId, a, standings.get(a.accountId) ?? [])),
+  )
+  const tiers = await readTiers(db, tenantId, [...new Set(held.flat().map((h) => h.tierId))])
+  return asks.map((ask, i) => {
+    const sources = [
+      ...tierSources(held[i]!, tiers),
+      ...(grants.get(ask.accountId) ?? []).filter(
+        (g) => g.validFrom <= ask.asOf && (g.validTo === null || g.validTo >= ask.asOf),
+      ),
+    ]
+    const best = bestOf(sources)
+    const conditions = Object.fromEntries(
+      CONDITION_KINDS.map((kind) => {
+        const s = best.get(kind)
+        if (!s) return [kind, null]
+        const { kind: _kind, ...rest } = s
+        return [kind, rest]
+      }),
+    ) as EffectiveConditions['conditions']
+    const winners = new Set(best.values())
+    return {
+      accountId: ask.accountId,
+      asOf: ask.asOf,
+      conditions,
+      sources: sources.map((s) => ({ ...s, applied: winners.has(s) })),
+    }
+  })
 }
 
 /**
@@ -107,58 +144,83 @@ export async function accountConditions(
 }
 
 type Source = ConditionOrigin & { kind: ConditionKind; value: ConditionValue }
+type Standing = { program_id: string; tier_id: string | null; since: string }
+type Held = { programId: string; tierId: string; since: string }
+type TierRow = { id: string; key: string; name: string; benefits: string }
 
-/** The benefits of the tier held in each program on `asOf` (the current one, or from the history). */
-async function tierSources(
+/** Each account's standing in every program, by program. */
+async function readStandings(
   db: StoreHandle,
   tenantId: string,
-  accountId: string,
-  asOf: string,
-): Promise<Source[]> {
-  const t = tiersDb(db)
-  const standings = await t
+  accountIds: readonly string[],
+): Promise<Map<string, Standing[]>> {
+  const rows = await tiersDb(db)
     .selectFrom('account_tiers')
-    .select(['program_id', 'tier_id', 'since'])
+    .select(['account_id', 'program_id', 'tier_id', 'since'])
     .where('tenant_id', '=', tenantId)
-    .where('account_id', '=', accountId)
-    .orderBy('program_id')
+    .where((eb) => anyOf(db, eb.ref('account_id'), accountIds))
     .execute()
-  const held: { programId: string; tierId: string; since: string }[] = []
+  const out = new Map<string, Standing[]>()
+  for (const { account_id: accountId, ...standing } of rows) {
+    const list = out.get(accountId)
+    if (list) list.push(standing)
+    else out.set(accountId, [standing])
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.program_id < b.program_id ? -1 : 1))
+  return out
+}
+
+/** The tier held in each program on `asOf`: the current one, or the one the history says held then. */
+async function heldTiers(
+  db: StoreHandle,
+  tenantId: string,
+  ask: { accountId: string; asOf: string },
+  standings: readonly Standing[],
+): Promise<Held[]> {
+  const held: Held[] = []
   for (const s of standings) {
-    if (s.since <= asOf) {
+    if (s.since <= ask.asOf) {
       if (s.tier_id) held.push({ programId: s.program_id, tierId: s.tier_id, since: s.since })
       continue
     }
     // A day before the current tier was reached: the tier the history says held then.
-    const before = await t
+    const before = await tiersDb(db)
       .selectFrom('tier_history')
       .select(['to_tier_id', 'day'])
       .where('tenant_id', '=', tenantId)
       .where('program_id', '=', s.program_id)
-      .where('account_id', '=', accountId)
+      .where('account_id', '=', ask.accountId)
       .where('change', 'in', ['upgraded', 'downgraded', 'tier_removed'])
-      .where('day', '<=', asOf)
+      .where('day', '<=', ask.asOf)
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst()
     if (before?.to_tier_id)
       held.push({ programId: s.program_id, tierId: before.to_tier_id, since: before.day })
   }
-  if (held.length === 0) return []
-  const tiers = await t
+  return held
+}
+
+async function readTiers(
+  db: StoreHandle,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<Map<string, TierRow>> {
+  if (ids.length === 0) return new Map()
+  const rows = await tiersDb(db)
     .selectFrom('tiers')
     .select(['id', 'key', 'name', 'benefits'])
     .where('tenant_id', '=', tenantId)
-    .where(
-      'id',
-      'in',
-      held.map((h) => h.tierId),
-    )
+    .where('id', 'in', ids)
     .execute()
-  const byId = new Map(tiers.map((r) => [r.id, r]))
+  return new Map(rows.map((r) => [r.id, r]))
+}
+
+/** The benefits of the tiers held, as sources. */
+function tierSources(held: readonly Held[], tiers: Map<string, TierRow>): Source[] {
   const out: Source[] = []
   for (const h of held) {
-    const tier = byId.get(h.tierId)
+    const tier = tiers.get(h.tierId)
     if (!tier) continue
     const benefits = parseJson<Benefits>(tier.benefits)
     for (const kind of CONDITION_KINDS) {
@@ -180,26 +242,26 @@ async function tierSources(
   return out
 }
 
-/** The grants valid on `asOf` and not revoked. */
-async function grantSources(
+/** Each account's grants that are not revoked and begin by `latest`, in id order; callers pick a day's. */
+async function readGrants(
   db: StoreHandle,
   tenantId: string,
-  accountId: string,
-  asOf: string,
-): Promise<Source[]> {
+  accountIds: readonly string[],
+  latest: string,
+): Promise<Map<string, Source[]>> {
   const rows = await tiersDb(db)
     .selectFrom('conditions')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('account_id', '=', accountId)
-    .where('valid_from', '<=', asOf)
-    .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>=', asOf)]))
+    .where((eb) => anyOf(db, eb.ref('account_id'), accountIds))
+    .where('valid_from', '<=', latest)
     .where('revoked_at', 'is', null)
     .orderBy('id')
     .execute()
-  return rows
-    .filter((r) => (CONDITION_KINDS as readonly string[]).includes(r.kind))
-    .map((r) => ({
+  const out = new Map<string, Source[]>()
+  for (const r of rows) {
+    if (!(CONDITION_KINDS as readonly string[]).includes(r.kind)) continue
+    const source: Source = {
       kind: r.kind as ConditionKind,
       value: parseJson<ConditionValue>(r.value),
       origin: r.origin,
@@ -209,5 +271,10 @@ async function grantSources(
       tier: null,
       validFrom: r.valid_from,
       validTo: r.valid_to,
-    }))
+    }
+    const list = out.get(r.account_id)
+    if (list) list.push(source)
+    else out.set(r.account_id, [source])
+  }
+  return out
 }

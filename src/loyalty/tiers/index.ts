@@ -42,6 +42,7 @@ export {
   type ConditionOrigin,
   type EffectiveConditions,
   effectiveConditions,
+  effectiveConditionsMany,
   effectiveQuerySchema,
 } from './effective.js'
 export {
