@@ -13,6 +13,7 @@ import { type Benchmark, type RunOptions, runBenchmark } from './harness.js'
 import { importCsv } from './import-csv.js'
 import { ingestHttp } from './ingest-http.js'
 import { loyaltyLedger } from './loyalty-ledger.js'
+import { loyaltySettle } from './loyalty-settle.js'
 import { describeMachine } from './machine.js'
 import { metricsQueries, metricsQueries10m } from './metrics-queries.js'
 import { rawInsert } from './raw-insert.js'
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   importCsv,
   detectSignalsBenchmark,
   loyaltyLedger,
+  loyaltySettle,
   metricsQueries,
   metricsQueries10m,
   campaignEngine,

@@ -1,0 +1,302 @@
+import Database from 'better-sqlite3'
+import { sql } from 'kysely'
+import pg from 'pg'
+import { seedTenant } from '../src/catalog/fixtures.js'
+import { createAccount } from '../src/catalog/index.js'
+import { systemClock, ulid } from '../src/core/index.js'
+import {
+  createProgram,
+  type LoyaltyDeps,
+  mature,
+  requireProgram,
+  settleDueLots,
+} from '../src/loyalty/index.js'
+import { ALL_MIGRATIONS } from '../src/runtime/index.js'
+import { insertValues, migrateToLatest, openStore } from '../src/store/index.js'
+import type { Benchmark, RunOptions, TimedPath } from './harness.js'
+import type { ScratchDatabase } from './scratch.js'
+
+/** Members the lots are spread over. */
+const MEMBERS = 200
+/** Lots per transaction, as the due job takes them. */
+const LOTS_PER_TRANSACTION = 500
+const TABLES = ['loyalty_journals', 'loyalty_postings', 'loyalty_lots', 'loyalty_balances']
+const EARNED_ON = '2026-01-05'
+const MATURES_ON = '2026-02-04'
+
+const settings: Record<string, string | number> = {
+  members: MEMBERS,
+  'lots per transaction': LOTS_PER_TRANSACTION,
+  baseline: `the same writes of each maturity (journal, two postings, lot state, balance upsert) by the plain driver, ${LOTS_PER_TRANSACTION} lots per transaction`,
+}
+
+/**
+ * Maturing pending points whose return window has passed, as the job `loyalty.ledger.due` does:
+ * every lot becomes available with a journal of its own (pending → available) and the member's
+ * cached balance moves. "FXM due job" runs `settleDueLots` (lots in multi-row writes, `matureMany`);
+ * "FXM lot by lot" calls `mature` for each lot, in transactions of the same size.
+ * Baseline: the same rows written by the plain driver.
+ */
+export const loyaltySettle: Benchmark = {
+  name: 'loyalty-settle',
+  description:
+    'Pending points matured, counted in lots (each one journal, two postings, the lot and the balance): ' +
+    `"FXM due job" runs the job's pass over a tenant (${LOTS_PER_TRANSACTION} lots per transaction, read at once ` +
+    'and written in one multi-row statement per table); "FXM lot by lot" matures each lot on its own (the ' +
+    'idempotency check, the lot read, a journal, its postings, the lot and the balance), in transactions of the ' +
+    `same size. Raw driver: the same rows written by better-sqlite3 or pg prepared statements, ${LOTS_PER_TRANSACTION} ` +
+    'lots per transaction.',
+  unit: 'lots/s',
+  rows: { full: 10_000, quick: 400 },
+  settings,
+  async paths(database: ScratchDatabase, options: RunOptions) {
+    const store = openStore(database.url, { maxConnections: 4 })
+    await migrateToLatest(store, ALL_MIGRATIONS)
+    const deps: LoyaltyDeps = { store, clock: systemClock }
+    const seeded = await seedTenant(deps, 'bench')
+    const tenantId = seeded.tenant.id
+    const members: string[] = []
+    for (let i = 0; i < MEMBERS; i++)
+      members.push((await createAccount(deps, seeded.system, { name: `K-${i}`, kind: 'customer' })).id)
+    const program = await createProgram(deps, seeded.system, {
+      name: 'Bench',
+      settings: { returnWindowDays: 30 },
+    })
+    const lots = options.rows
+    /** Every lot pending and past its return window again, with the balances that hold them. */
+    const reset = async () => {
+      for (const table of TABLES) await sql`delete from ${sql.table(table)}`.execute(store.db)
+      const now = new Date().toISOString()
+      const rows: unknown[][] = []
+      const pending = new Map<string, number>()
+      for (let i = 0; i < lots; i++) {
+        const member = members[i % MEMBERS]!
+        const points = 10 + (i % 90)
+        pending.set(member, (pending.get(member) ?? 0) + points)
+        rows.push([
+          tenantId,
+          `lot_${ulid(Date.now())}`,
+          program.id,
+          member,
+          `jrn_${ulid(Date.now())}`,
+          points,
+          points,
+          0,
+          'pending',
+          EARNED_ON,
+          MATURES_ON,
+          '2027-12-31',
+          now,
+        ])
+      }
+      await store.transaction(async (trx) => {
+        await insertValues(trx, 'loyalty_lots', LOT_COLUMNS, rows)
+        await insertValues(
+          trx,
+          'loyalty_balances',
+          BALANCE_COLUMNS,
+          [...pending].map(([member, points]) => [
+            tenantId,
+            program.id,
+            member,
+            points,
+            0,
+            0,
+            0,
+            points,
+            0,
+            0,
+            0,
+            now,
+          ]),
+        )
+      })
+    }
+    const verify = async () => {
+      const { rows } = await sql<{ n: number }>`select count(*) as n from loyalty_journals
+        where kind = 'mature'`.execute(store.db)
+      if (Number(rows[0]?.n) !== lots) throw new Error(`expected ${lots} maturities, found ${rows[0]?.n}`)
+      const { rows: left } = await sql<{ n: number }>`select count(*) as n from loyalty_lots
+        where state = 'pending'`.execute(store.db)
+      if (Number(left[0]?.n) !== 0) throw new Error(`${left[0]?.n} lots are still pending`)
+    }
+    const dueJob: TimedPath = {
+      name: 'FXM due job',
+      baseline: false,
+      reset,
+      run: async () => {
+        const report = await settleDueLots(deps, tenantId)
+        if (report.matured !== lots) throw new Error(`the due job matured ${report.matured} of ${lots} lots`)
+      },
+      verify,
+    }
+    const lotByLot: TimedPath = {
+      name: 'FXM lot by lot',
+      baseline: false,
+      reset,
+      run: async () => {
+        const ids = (
+          await sql<{ id: string }>`select id from loyalty_lots where tenant_id = ${tenantId}
+            and state = 'pending' order by id`.execute(store.db)
+        ).rows.map((r) => r.id)
+        for (let from = 0; from < ids.length; from += LOTS_PER_TRANSACTION) {
+          await store.transaction(async (trx) => {
+            const p = await requireProgram(trx, tenantId, program.id)
+            const now = Date.now()
+            const ctx = { tenantId, now: new Date(now).toISOString(), nowMs: now, today: '2026-03-01' }
+            for (const id of ids.slice(from, from + LOTS_PER_TRANSACTION)) await mature(trx, ctx, p, id)
+          })
+        }
+      },
+      verify,
+    }
+    const raw = await rawBaseline(database, tenantId, program.id)
+    return {
+      paths: [{ ...raw.path, reset, verify }, dueJob, lotByLot],
+      close: async () => {
+        await raw.close()
+        await store.close()
+      },
+    }
+  },
+}
+
+const LOT_COLUMNS = [
+  'tenant_id',
+  'id',
+  'program_id',
+  'member_id',
+  'journal_id',
+  'points',
+  'remaining',
+  'reversed',
+  'state',
+  'earned_on',
+  'matures_on',
+  'expires_on',
+  'created_at',
+]
+const BALANCE_COLUMNS = [
+  'tenant_id',
+  'program_id',
+  'member_id',
+  'pending',
+  'available',
+  'reserved',
+  'debt',
+  'earned',
+  'redeemed',
+  'expired',
+  'reversed',
+  'updated_at',
+]
+
+const JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind, member_id,
+  points, reason, cause_type, cause_id, reply, created_at) values (?, ?, ?, ?, 'hash', 'mature', ?, ?, 'bench', 'job', null, '{}', ?)`
+const POSTING = `insert into loyalty_postings (tenant_id, id, journal_id, program_id, member_id, ledger_account, amount,
+  lot_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const LOT = `update loyalty_lots set state = 'available' where tenant_id = ? and id = ?`
+const BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id, pending, available, reserved, debt, earned,
+  redeemed, expired, reversed, updated_at) values (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, ?)
+  on conflict (tenant_id, program_id, member_id) do update set pending = loyalty_balances.pending + excluded.pending,
+  available = loyalty_balances.available + excluded.available, updated_at = excluded.updated_at`
+const DUE = `select id, member_id, remaining from loyalty_lots where tenant_id = ? and state = 'pending' order by id`
+
+/** One maturity's rows: journal, pending and available postings, lot, balance; as parameter lists. */
+function matureRows(
+  tenantId: string,
+  programId: string,
+  lot: { id: string; member_id: string; remaining: number },
+) {
+  const now = new Date().toISOString()
+  const journal = `jrn_${ulid(Date.now())}`
+  const points = Number(lot.remaining)
+  return {
+    journal: [tenantId, journal, programId, `mature:${lot.id}`, lot.member_id, points, now],
+    postings: [
+      [tenantId, `${journal}_0`, journal, programId, lot.member_id, 'pending', -points, lot.id, now],
+      [tenantId, `${journal}_1`, journal, programId, lot.member_id, 'available', points, lot.id, now],
+    ],
+    lot: [tenantId, lot.id],
+    balance: [tenantId, programId, lot.member_id, -points, points, now],
+  }
+}
+
+async function rawBaseline(
+  database: ScratchDatabase,
+  tenantId: string,
+  programId: string,
+): Promise<{ path: Omit<TimedPath, 'reset' | 'verify'>; close(): Promise<void> }> {
+  if (database.engine === 'sqlite') {
+    const db = new Database(database.url)
+    db.pragma('journal_mode = WAL')
+    db.pragma('busy_timeout = 10000')
+    db.pragma('synchronous = NORMAL')
+    const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map((s) =>
+      db.prepare(s),
+    ) as Database.Statement[] as [
+      Database.Statement,
+      Database.Statement,
+      Database.Statement,
+      Database.Statement,
+      Database.Statement,
+    ]
+    const many = db.transaction((batch: ReturnType<typeof matureRows>[]) => {
+      for (const rows of batch) {
+        journal.run(rows.journal)
+        for (const p of rows.postings) posting.run(p)
+        lot.run(rows.lot)
+        balance.run(rows.balance)
+      }
+    })
+    return {
+      path: {
+        name: 'raw driver',
+        baseline: true,
+        run: async () => {
+          const lots = due.all(tenantId) as { id: string; member_id: string; remaining: number }[]
+          for (let from = 0; from < lots.length; from += LOTS_PER_TRANSACTION)
+            many(lots.slice(from, from + LOTS_PER_TRANSACTION).map((l) => matureRows(tenantId, programId, l)))
+        },
+      },
+      close: async () => {
+        db.close()
+      },
+    }
+  }
+  const client = new pg.Client({ connectionString: database.url })
+  await client.connect()
+  const numbered = (text: string) => {
+    let n = 0
+    return text.replace(/\?/g, () => `$${++n}`)
+  }
+  const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map(numbered) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
+  return {
+    path: {
+      name: 'raw driver',
+      baseline: true,
+      run: async () => {
+        const lots = (await client.query({ text: due, values: [tenantId] })).rows
+        for (let from = 0; from < lots.length; from += LOTS_PER_TRANSACTION) {
+          await client.query('begin')
+          for (const l of lots.slice(from, from + LOTS_PER_TRANSACTION)) {
+            const rows = matureRows(tenantId, programId, l)
+            await client.query({ name: 'settle_journal', text: journal, values: rows.journal })
+            for (const p of rows.postings)
+              await client.query({ name: 'settle_posting', text: posting, values: p })
+            await client.query({ name: 'settle_lot', text: lot, values: rows.lot })
+            await client.query({ name: 'settle_balance', text: balance, values: rows.balance })
+          }
+          await client.query('commit')
+        }
+      },
+    },
+    close: () => client.end(),
+  }
+}
