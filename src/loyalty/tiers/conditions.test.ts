@@ -160,7 +160,13 @@ describe.each(ENGINES)('conditions on %s', (engine) => {
       { accountId: k1, asOf: '2026-07-01' },
       { accountId: k1, asOf: '2026-05-01' },
     ]
-    expect(await effectiveConditionsMany(t.store.db, w.a.tenant.id, asks)).toEqual([view, k3, march, july, may])
+    expect(await effectiveConditionsMany(t.store.db, w.a.tenant.id, asks)).toEqual([
+      view,
+      k3,
+      march,
+      july,
+      may,
+    ])
   })
 
   it('stops counting a revoked grant; revoking again changes nothing', async () => {

@@ -88,7 +88,10 @@ export async function effectiveConditionsMany(
 ): Promise<EffectiveConditions[]> {
   if (asks.length === 0) return []
   const accounts = [...new Set(asks.map((a) => a.accountId))]
-  const latest = asks.map((a) => a.asOf).sort().at(-1)!
+  const latest = asks
+    .map((a) => a.asOf)
+    .sort()
+    .at(-1)!
   const [standings, grants] = await Promise.all([
     readStandings(db, tenantId, accounts),
     readGrants(db, tenantId, accounts, latest),
