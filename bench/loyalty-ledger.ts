@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { buildServer, type FxmApp } from '../src/api/index.js'
@@ -23,7 +23,7 @@ import { ALL_MIGRATIONS } from '../src/runtime/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
 import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
 import { startLoadClient } from './load-client.js'
-import type { ScratchDatabase } from './scratch.js'
+import { numberedParams, openRawSqlite, type ScratchDatabase } from './scratch.js'
 
 /** Members the earns are spread over. */
 const MEMBERS = 200
@@ -228,10 +228,7 @@ async function rawBaseline(
 ): Promise<{ path: TimedPath; close(): Promise<void> }> {
   let run = 0
   if (database.engine === 'sqlite') {
-    const db = new Database(database.url)
-    db.pragma('journal_mode = WAL')
-    db.pragma('busy_timeout = 10000')
-    db.pragma('synchronous = NORMAL')
+    const db = openRawSqlite(database.url)
     const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map((s) => db.prepare(s)) as [
       Database.Statement,
       Database.Statement,
@@ -275,11 +272,7 @@ async function rawBaseline(
   }
   const client = new pg.Client({ connectionString: database.url })
   await client.connect()
-  const numbered = (text: string) => {
-    let n = 0
-    return text.replace(/\?/g, () => `$${++n}`)
-  }
-  const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map(numbered) as [
+  const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map(numberedParams) as [
     string,
     string,
     string,

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { seedTenant } from '../src/catalog/fixtures.js'
@@ -6,23 +6,22 @@ import { createAccount } from '../src/catalog/index.js'
 import { systemClock, ulid } from '../src/core/index.js'
 import {
   createProgram,
+  earnMany,
   type LoyaltyDeps,
   mature,
   requireProgram,
   settleDueLots,
 } from '../src/loyalty/index.js'
 import { ALL_MIGRATIONS } from '../src/runtime/index.js'
-import { insertValues, migrateToLatest, openStore } from '../src/store/index.js'
+import { migrateToLatest, openStore } from '../src/store/index.js'
 import type { Benchmark, RunOptions, TimedPath } from './harness.js'
-import type { ScratchDatabase } from './scratch.js'
+import { numberedParams, openRawSqlite, type ScratchDatabase } from './scratch.js'
 
 /** Members the lots are spread over. */
 const MEMBERS = 200
 /** Lots per transaction, as the due job takes them. */
 const LOTS_PER_TRANSACTION = 500
 const TABLES = ['loyalty_journals', 'loyalty_postings', 'loyalty_lots', 'loyalty_balances']
-const EARNED_ON = '2026-01-05'
-const MATURES_ON = '2026-02-04'
 
 const settings: Record<string, string | number> = {
   members: MEMBERS,
@@ -60,56 +59,33 @@ export const loyaltySettle: Benchmark = {
       members.push((await createAccount(deps, seeded.system, { name: `K-${i}`, kind: 'customer' })).id)
     const program = await createProgram(deps, seeded.system, {
       name: 'Bench',
-      settings: { returnWindowDays: 30 },
+      settings: { returnWindowDays: 30, expiry: { kind: 'end_of_following_year' } },
     })
     const lots = options.rows
-    /** Every lot pending and past its return window again, with the balances that hold them. */
+    /** Every lot pending and past its return window again: earned through the ledger 60 days ago. */
     const reset = async () => {
       for (const table of TABLES) await sql`delete from ${sql.table(table)}`.execute(store.db)
-      const now = new Date().toISOString()
-      const rows: unknown[][] = []
-      const pending = new Map<string, number>()
-      for (let i = 0; i < lots; i++) {
-        const member = members[i % MEMBERS]!
-        const points = 10 + (i % 90)
-        pending.set(member, (pending.get(member) ?? 0) + points)
-        rows.push([
-          tenantId,
-          `lot_${ulid(Date.now())}`,
-          program.id,
-          member,
-          `jrn_${ulid(Date.now())}`,
-          points,
-          points,
-          0,
-          'pending',
-          EARNED_ON,
-          MATURES_ON,
-          '2027-12-31',
-          now,
-        ])
-      }
+      const nowMs = Date.now()
+      const earnedOn = new Date(nowMs - 60 * 86_400_000).toISOString().slice(0, 10)
+      const ctx = { tenantId, now: new Date(nowMs).toISOString(), nowMs, today: earnedOn }
       await store.transaction(async (trx) => {
-        await insertValues(trx, 'loyalty_lots', LOT_COLUMNS, rows)
-        await insertValues(
+        const p = await requireProgram(trx, tenantId, program.id)
+        const outcomes = await earnMany(
           trx,
-          'loyalty_balances',
-          BALANCE_COLUMNS,
-          [...pending].map(([member, points]) => [
-            tenantId,
-            program.id,
-            member,
-            points,
-            0,
-            0,
-            0,
-            points,
-            0,
-            0,
-            0,
-            now,
-          ]),
+          ctx,
+          p,
+          Array.from({ length: lots }, (_, i) => ({
+            input: { memberId: members[i % MEMBERS]!, points: 10 + (i % 90), earnedOn, pending: true },
+            request: {
+              idempotencyKey: `seed:${i}`,
+              request: { i },
+              reason: 'bench',
+              causeType: 'job',
+              causeId: null,
+            },
+          })),
         )
+        if (outcomes.some((o) => !o.ok)) throw new Error('seeding the pending lots failed')
       })
     }
     const verify = async () => {
@@ -161,36 +137,6 @@ export const loyaltySettle: Benchmark = {
   },
 }
 
-const LOT_COLUMNS = [
-  'tenant_id',
-  'id',
-  'program_id',
-  'member_id',
-  'journal_id',
-  'points',
-  'remaining',
-  'reversed',
-  'state',
-  'earned_on',
-  'matures_on',
-  'expires_on',
-  'created_at',
-]
-const BALANCE_COLUMNS = [
-  'tenant_id',
-  'program_id',
-  'member_id',
-  'pending',
-  'available',
-  'reserved',
-  'debt',
-  'earned',
-  'redeemed',
-  'expired',
-  'reversed',
-  'updated_at',
-]
-
 const JOURNAL = `insert into loyalty_journals (tenant_id, id, program_id, idempotency_key, request_hash, kind, member_id,
   points, reason, cause_type, cause_id, reply, created_at) values (?, ?, ?, ?, 'hash', 'mature', ?, ?, 'bench', 'job', null, '{}', ?)`
 const POSTING = `insert into loyalty_postings (tenant_id, id, journal_id, program_id, member_id, ledger_account, amount,
@@ -228,10 +174,7 @@ async function rawBaseline(
   programId: string,
 ): Promise<{ path: Omit<TimedPath, 'reset' | 'verify'>; close(): Promise<void> }> {
   if (database.engine === 'sqlite') {
-    const db = new Database(database.url)
-    db.pragma('journal_mode = WAL')
-    db.pragma('busy_timeout = 10000')
-    db.pragma('synchronous = NORMAL')
+    const db = openRawSqlite(database.url)
     const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map((s) =>
       db.prepare(s),
     ) as Database.Statement[] as [
@@ -266,11 +209,7 @@ async function rawBaseline(
   }
   const client = new pg.Client({ connectionString: database.url })
   await client.connect()
-  const numbered = (text: string) => {
-    let n = 0
-    return text.replace(/\?/g, () => `$${++n}`)
-  }
-  const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map(numbered) as [
+  const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map(numberedParams) as [
     string,
     string,
     string,

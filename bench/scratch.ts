@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import pg from 'pg'
 import type { Engine } from '../src/store/index.js'
 
@@ -54,4 +55,30 @@ export async function adminQuery(text: string): Promise<pg.QueryResult> {
   } finally {
     await client.end()
   }
+}
+
+/**
+ * The plain better-sqlite3 connection a baseline writes through, with the store's settings (WAL,
+ * NORMAL sync, a busy timeout), so only the path differs.
+ *
+ * @example
+ * const db = openRawSqlite(scratch.url)
+ */
+export function openRawSqlite(url: string): Database.Database {
+  const db = new Database(url)
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 10000')
+  db.pragma('synchronous = NORMAL')
+  return db
+}
+
+/**
+ * A statement written with `?` placeholders in PostgreSQL's numbered form, for a pg baseline.
+ *
+ * @example
+ * numberedParams('insert into t (a, b) values (?, ?)') // 'insert into t (a, b) values ($1, $2)'
+ */
+export function numberedParams(text: string): string {
+  let n = 0
+  return text.replace(/\?/g, () => `$${++n}`)
 }

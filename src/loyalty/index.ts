@@ -15,6 +15,7 @@ export {
   cancelReserved,
   confirmReserved,
   earn,
+  earnMany,
   expire,
   type JournalReply,
   type LedgerContext,

@@ -507,18 +507,7 @@ export async function earnMany(
     ])
     if (found) journaled.set(key, found)
   }
-  const owing = new Set(
-    (
-      await loyaltyDb(trx)
-        .selectFrom('loyalty_balances')
-        .select('member_id')
-        .where('tenant_id', '=', ctx.tenantId)
-        .where('program_id', '=', program.id)
-        .where('member_id', 'in', members)
-        .where('debt', '>', 0)
-        .execute()
-    ).map((r) => r.member_id),
-  )
+  const owing = await owingMembers(trx, ctx.tenantId, program.id, members)
   const journals: unknown[][] = []
   const postings: unknown[][] = []
   const lots: unknown[][] = []
@@ -577,6 +566,25 @@ export async function earnMany(
     outcomes[i] = first.ok ? { ok: true, reply: { ...first.reply, replayed: true } } : first
   })
   return outcomes as EarnOutcome[]
+}
+
+/** The members of `memberIds` who owe points in the program: their next available points pay the debt first. */
+async function owingMembers(
+  trx: StoreHandle,
+  tenantId: string,
+  programId: string,
+  memberIds: readonly string[],
+): Promise<Set<string>> {
+  if (memberIds.length === 0) return new Set()
+  const rows = await loyaltyDb(trx)
+    .selectFrom('loyalty_balances')
+    .select('member_id')
+    .where('tenant_id', '=', tenantId)
+    .where('program_id', '=', programId)
+    .where((eb) => anyOf(trx, eb.ref('member_id'), memberIds))
+    .where('debt', '>', 0)
+    .execute()
+  return new Set(rows.map((r) => r.member_id))
 }
 
 /**
@@ -680,20 +688,7 @@ export async function matureMany(
   for (const member of members) await lockMember(trx, ctx.tenantId, program.id, member)
   // Read again under the members' locks: another transaction may have matured or reversed some.
   const lots = await read()
-  const owing = new Set(
-    members.length === 0
-      ? []
-      : (
-          await loyaltyDb(trx)
-            .selectFrom('loyalty_balances')
-            .select('member_id')
-            .where('tenant_id', '=', ctx.tenantId)
-            .where('program_id', '=', program.id)
-            .where((eb) => anyOf(trx, eb.ref('member_id'), members))
-            .where('debt', '>', 0)
-            .execute()
-        ).map((r) => r.member_id),
-  )
+  const owing = await owingMembers(trx, ctx.tenantId, program.id, members)
   const journals: unknown[][] = []
   const postings: unknown[][] = []
   const balances: unknown[][] = []
@@ -715,11 +710,9 @@ export async function matureMany(
     balances.push(...rows.balances)
     available.push(lot.id)
   }
-  for (let i = 0; i < available.length; i += 1000) {
-    const ids = available.slice(i, i + 1000)
+  if (available.length > 0)
     await sql`update loyalty_lots set state = 'available'
-      where tenant_id = ${ctx.tenantId} and ${anyOf(trx, sql.ref('id'), ids)}`.execute(trx)
-  }
+      where tenant_id = ${ctx.tenantId} and ${anyOf(trx, sql.ref('id'), available)}`.execute(trx)
   await insertValues(trx, 'loyalty_journals', [...JOURNAL_COLUMNS], journals)
   await insertValues(trx, 'loyalty_postings', [...POSTING_COLUMNS], postings)
   await insertValues(trx, 'loyalty_balances', BALANCE_COLUMNS, perMember(balances), ADD_TO_BALANCE)
