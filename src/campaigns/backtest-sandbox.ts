@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type RawBuilder, sql } from 'kysely'
 import { newId } from '../core/index.js'
-import type { RollupSlice } from '../metrics/index.js'
+import { type RollupSlice, rollupKey } from '../metrics/index.js'
 import { type FxmMigration, insertValues, migrateToLatest, openStore, type Store } from '../store/index.js'
 import type { CampaignTable, CampaignVersionTable, StoreHandle } from './schema.js'
 import type { Trigger } from './workflow.js'
@@ -45,8 +45,11 @@ export type FactTable = 'fact_availability' | 'fact_deliveries' | 'fact_complain
 
 interface CopiedTable {
   table: string
-  /** The primary key after the tenant column: pages follow it (empty for one row per tenant). */
-  key: readonly string[]
+  /**
+   * The primary key after the tenant column: pages follow it (empty for one row per tenant). A
+   * function for keys that differ by engine.
+   */
+  key: readonly string[] | ((live: StoreHandle) => readonly string[])
   /** The column holding the tenant; `tenant_id` unless said. */
   tenantColumn?: string
   /** Copied only when the plan needs it. */
@@ -77,7 +80,7 @@ const COPIED: readonly CopiedTable[] = [
   { table: 'metric_custom', key: ['key'] },
   {
     table: 'metric_daily',
-    key: ['account_id', 'day', 'metric', 'dim', 'dim_value'],
+    key: rollupKey,
     since: (p) => p.rollupsFrom,
     where: (p) =>
       p.rollups &&
@@ -177,7 +180,8 @@ async function copyTable(
   const tenantColumn = spec.tenantColumn ?? 'tenant_id'
   const since = spec.since?.(plan) ?? null
   const where = spec.where?.(plan) ?? null
-  const keys = sql.join(spec.key.map((c) => sql.ref(c)))
+  const key = typeof spec.key === 'function' ? spec.key(live) : spec.key
+  const keys = sql.join(key.map((c) => sql.ref(c)))
   let after: unknown[] | null = null
   let total = 0
   for (;;) {
@@ -186,7 +190,7 @@ async function copyTable(
       ${since ? sql`and day >= ${since}` : sql``}
       ${where ? sql`and ${where}` : sql``}
       ${after ? sql`and (${keys}) > (${sql.join(after)})` : sql``}
-      ${spec.key.length > 0 ? sql`order by ${keys}` : sql``}
+      ${key.length > 0 ? sql`order by ${keys}` : sql``}
       limit ${PAGE}`.execute(live)
     const first = rows[0]
     if (!first) return total
@@ -199,8 +203,8 @@ async function copyTable(
     await sandbox.store.transaction((trx) => insertValues(trx, spec.table, columns, values))
     total += rows.length
     const last = rows.at(-1) as Record<string, unknown>
-    if (rows.length < PAGE || spec.key.length === 0) return total
-    after = spec.key.map((c) => last[c])
+    if (rows.length < PAGE || key.length === 0) return total
+    after = key.map((c) => last[c])
   }
 }
 

@@ -45,6 +45,17 @@ export function daysBetween(from: string, to: string): number {
   return epochDay(to) - epochDay(from)
 }
 
+/**
+ * Every day from `from` to `to`, inclusive (none when `to` is before `from`).
+ *
+ * @example
+ * everyDay('2026-02-27', '2026-03-01') // ['2026-02-27', '2026-02-28', '2026-03-01']
+ */
+export function everyDay(from: string, to: string): string[] {
+  const first = epochDay(from)
+  return Array.from({ length: Math.max(0, epochDay(to) - first + 1) }, (_, i) => dayOf(first + i))
+}
+
 /** The earlier of two days. */
 export function earlierDay(a: string, b: string): string {
   return daysBetween(a, b) >= 0 ? a : b

@@ -1,7 +1,16 @@
+import { sql } from 'kysely'
 import { CELL_SEP, FACTS_RECORDED, partnerFactCells, readBatchFacts } from '../harmonize/index.js'
-import { consumeOutbox, type DomainEvent } from '../store/index.js'
+import { anyOf, consumeOutbox, type DomainEvent } from '../store/index.js'
+import { everyDay } from './calendar.js'
 import { type Cell, recountCells } from './rollup.js'
-import { ALL_ACCOUNTS, type MetricsDeps, metricsDb, type StoreHandle } from './schema.js'
+import {
+  ALL_ACCOUNTS,
+  byPrimaryKey,
+  keyLeadsWithDay,
+  type MetricsDeps,
+  metricsDb,
+  type StoreHandle,
+} from './schema.js'
 import { readRollupSettings } from './settings.js'
 
 /** The outbox consumer name; its cursor is the rollups' progress through harmonize's output. */
@@ -76,17 +85,40 @@ export async function recountForEvents(trx: StoreHandle, events: DomainEvent[]):
       for (const c of await partnerFactCells(trx, event.tenantId, [winner]))
         add(event.tenantId, c.accountId, c.day)
       // The loser has no facts any more: recounting its days removes its values from the totals.
-      const days = await metricsDb(trx)
-        .selectFrom('metric_daily')
-        .select('day')
-        .distinct()
-        .where('tenant_id', '=', event.tenantId)
-        .where('account_id', '=', loser)
-        .execute()
-      for (const d of days) if (loser !== ALL_ACCOUNTS) add(event.tenantId, loser, d.day)
+      if (loser !== ALL_ACCOUNTS)
+        for (const day of await daysWithValues(trx, event.tenantId, loser)) add(event.tenantId, loser, day)
     }
   }
   for (const [tenantId, cells] of byTenant) {
     await recountCells(trx, tenantId, [...cells.values()], await readRollupSettings(trx, tenantId))
   }
+}
+
+/**
+ * The days an account has daily values on. Where the primary key leads with the day (SQLite), it
+ * is sought for each day between the tenant's first and last day with values, a few hundred seeks
+ * instead of reading every value of the tenant.
+ */
+async function daysWithValues(trx: StoreHandle, tenantId: string, accountId: string): Promise<string[]> {
+  if (!keyLeadsWithDay(trx)) {
+    const days = await metricsDb(trx)
+      .selectFrom('metric_daily')
+      .select('day')
+      .distinct()
+      .where('tenant_id', '=', tenantId)
+      .where('account_id', '=', accountId)
+      .execute()
+    return days.map((d) => d.day)
+  }
+  const range = await metricsDb(trx)
+    .selectFrom('metric_daily')
+    .select([sql<string | null>`min(day)`.as('first'), sql<string | null>`max(day)`.as('last')])
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst()
+  if (!range?.first || !range.last) return []
+  const { rows } = await sql<{ day: string }>`
+    select distinct day from metric_daily ${byPrimaryKey(trx)}
+    where tenant_id = ${tenantId} and ${anyOf(trx, sql.ref('day'), everyDay(range.first, range.last))}
+      and account_id = ${accountId}`.execute(trx)
+  return rows.map((r) => r.day)
 }

@@ -86,12 +86,15 @@ export { type Cell, type MeasureSettings, type RecountReport, recountCells, roll
 export { registerMetricsRoutes } from './routes.js'
 export {
   ALL_ACCOUNTS,
+  byPrimaryKey,
   DIMENSIONS,
   type Dimension,
+  keyLeadsWithDay,
   type MetricDailyTable,
   type MetricsDb,
   type MetricsDeps,
   metricsDb,
+  rollupKey,
 } from './schema.js'
 export * from './scorecards/index.js'
 export { measureSettingsSchema, readMeasureSettings, writeMeasureSettings } from './settings.js'

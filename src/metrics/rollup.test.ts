@@ -3,7 +3,7 @@ import { createTestStore, ENGINES, type TestStore } from '../../test/support/eng
 import { catalogMigrations } from '../catalog/index.js'
 import { type HarmonizeWorld, harmonizeWorld } from '../harmonize/fixtures.js'
 import { type HarmonizeSource, harmonizeMigrations, mergeAccounts } from '../harmonize/index.js'
-import { storeMigrations } from '../store/index.js'
+import { migrateToLatest, storeMigrations } from '../store/index.js'
 import {
   ALL_ACCOUNTS,
   builtInMetric,
@@ -13,6 +13,7 @@ import {
   rebuildMetrics,
   recountCells,
   runMetricsOnce,
+  type SumGrouping,
   sumMeasures,
   writeMeasureSettings,
 } from './index.js'
@@ -255,10 +256,116 @@ describe.each(ENGINES)('metrics rollups on %s', (engine) => {
     expect(other?.sums.get('revenue')).toBe(99_000)
   })
 
+  it('sums chosen accounts alike whether it seeks each account-day or reads the by-day index', async () => {
+    const a = w.a.tenant.id
+    const accounts = await metricsDb(t.store.db)
+      .selectFrom('metric_daily')
+      .select('account_id')
+      .distinct()
+      .where('tenant_id', '=', a)
+      .where('account_id', '<>', ALL_ACCOUNTS)
+      .execute()
+    const ids = accounts.map((r) => r.account_id).sort()
+    expect(ids.length).toBeGreaterThan(0)
+    const measures = ['revenue', 'orders', 'searches', 'nps_responses', 'deliveries']
+    const sums = async (
+      accounts: { ids: string[] } | { all: true },
+      from: string,
+      to: string,
+      dim: string,
+      groupBy: SumGrouping,
+    ) =>
+      Object.fromEntries(
+        (await sumMeasures(t.store.db, a, { measures, from, to, accounts, dim, groupBy }))
+          .map((g) => [g.key, Object.fromEntries([...g.sums].sort())] as const)
+          .sort(([x], [y]) => x.localeCompare(y)),
+      )
+    // Padded with ids of no account, the same accounts are too many to seek day by day: the same
+    // window is read from the by-day index.
+    const many = [...ids, ...Array.from({ length: 10_000 }, (_, i) => `acc_none_${i}`)]
+    for (const [from, to] of [
+      ['2026-03-02', '2026-03-02'],
+      ['2026-03-02', '2026-03-05'],
+      ['2026-03-01', '2026-03-31'],
+    ] as const)
+      for (const dim of ['', 'product_group'])
+        for (const groupBy of ['none', 'account', 'day', 'dim_value'] as const) {
+          const seek = await sums({ ids }, from, to, dim, groupBy)
+          const label = `${from}..${to} ${dim} by ${groupBy}`
+          if (to !== from) expect(Object.keys(seek).length, label).toBeGreaterThan(0)
+          expect(await sums({ ids: many }, from, to, dim, groupBy), label).toEqual(seek)
+        }
+    // All accounts, from the totals, equal every account chosen by id.
+    expect(await sums({ ids }, '2026-03-01', '2026-03-31', '', 'none')).toEqual(
+      await sums({ all: true }, '2026-03-01', '2026-03-31', '', 'none'),
+    )
+  })
+
   it('refuses bad settings naming the field, and rebuilds only for administrators', async () => {
     await expect(writeMeasureSettings(w.deps, w.a.system, { onTimeToleranceDays: -1 })).rejects.toThrow(
       /onTimeToleranceDays/,
     )
     await expect(rebuildMetrics(w.deps, w.a.as.sales)).rejects.toMatchObject({ code: 'forbidden' })
+  })
+})
+
+describe.each(ENGINES)('metrics rollups migrated to the key of their engine on %s', (engine) => {
+  let t: TestStore
+  afterAll(async () => {
+    await t?.cleanup()
+  })
+
+  it('keeps every daily value and reads them by the new key', async () => {
+    const before = (m: { name: string }) => !m.name.startsWith('20261211_44_')
+    const all = [...storeMigrations, ...catalogMigrations, ...harmonizeMigrations, ...metricsMigrations]
+    t = await createTestStore(engine, all.filter(before))
+    const rows = []
+    for (const account of ['acc_b', 'acc_a', ALL_ACCOUNTS])
+      for (const d of [1, 2, 15])
+        for (const [metric, dim, dimValue] of [
+          ['revenue', '', ''],
+          ['revenue', 'product_group', 'pg_1'],
+          ['orders', '', ''],
+        ] as const)
+          rows.push({
+            tenant_id: 'ten_1',
+            account_id: account,
+            metric,
+            dim,
+            dim_value: dimValue,
+            day: `2026-03-${String(d).padStart(2, '0')}`,
+            value: d * 100 + account.length,
+          })
+    await metricsDb(t.store.db).insertInto('metric_daily').values(rows).execute()
+    const read = async () =>
+      (await metricsDb(t.store.db).selectFrom('metric_daily').selectAll().execute())
+        .map((r) => ({ ...r, value: Number(r.value) }))
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)))
+
+    const old = await read()
+    await migrateToLatest(t.store, all)
+    expect(await read()).toEqual(old)
+    const [a] = await sumMeasures(t.store.db, 'ten_1', {
+      measures: ['revenue', 'orders'],
+      from: '2026-03-01',
+      to: '2026-03-02',
+      accounts: { ids: ['acc_a'] },
+      groupBy: 'none',
+    })
+    expect(Object.fromEntries(a?.sums ?? [])).toEqual({
+      revenue: 100 + 5 + 200 + 5,
+      orders: 100 + 5 + 200 + 5,
+    })
+    // A recount writes by the new key: the upsert finds the migrated row.
+    await metricsDb(t.store.db)
+      .insertInto('metric_daily')
+      .values({ ...rows[0]!, value: 1 })
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'day', 'account_id', 'metric', 'dim', 'dim_value'])
+          .doUpdateSet({ value: 7 }),
+      )
+      .execute()
+    expect((await read()).length).toBe(old.length)
   })
 })

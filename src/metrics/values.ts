@@ -1,9 +1,16 @@
 import { type SelectQueryBuilder, sql } from 'kysely'
 import { FxmError } from '../core/index.js'
 import { anyOf } from '../store/index.js'
+import { everyDay } from './calendar.js'
 import { BUILT_IN_METRICS, builtInMetric, type MetricDefinition } from './catalog.js'
 import { customDefinition, readCustomMetrics } from './custom.js'
-import { allAccountsRow, measureOfChosenAccounts, metricsDb, type StoreHandle } from './schema.js'
+import {
+  allAccountsRow,
+  byPrimaryKey,
+  keyLeadsWithDay,
+  measureOfChosenAccounts,
+  type StoreHandle,
+} from './schema.js'
 
 /** The measures a metric is computed from: itself, or a ratio's parts. */
 export function measuresOf(metric: MetricDefinition): string[] {
@@ -66,6 +73,14 @@ export type AccountScope =
   // biome-ignore lint/suspicious/noExplicitAny: any subquery selecting one id column
   | { subquery: SelectQueryBuilder<any, any, { id: string }> }
 
+/**
+ * Account-days a read of chosen accounts seeks one by one at most; beyond, reading the measures of
+ * every account from the by-day index is cheaper. In the demo world a seek costs about 2 µs: the
+ * peers of an overview (133 accounts, 180 days) took 38 ms sought and 61 ms from the index, a
+ * year of them (97,000 account-days) 246 ms sought and 176 ms from the index.
+ */
+const MAX_ACCOUNT_DAY_SEEKS = 40_000
+
 /** What the sums are grouped by besides the measure. */
 export type SumGrouping = 'none' | 'account' | 'day' | 'dim_value'
 
@@ -99,36 +114,39 @@ export async function sumMeasures(
   tenantId: string,
   query: SumQuery,
 ): Promise<MeasureSums[]> {
-  const m = metricsDb(db)
   const groupColumn = { none: null, account: 'account_id', day: 'day', dim_value: 'dim_value' }[query.groupBy]
   const scope = query.accounts
-  // The totals come from their partial index (measure, dimension, value, day); chosen accounts from
-  // the primary key (account, day), each account's days in the window.
-  const measure = 'all' in scope ? sql.ref<string>('metric') : measureOfChosenAccounts()
-  let q = m
-    .selectFrom('metric_daily')
-    .select(['metric', sql<number>`sum(value)`.as('total')])
-    .where('tenant_id', '=', tenantId)
-    .where(anyOf(db, measure, query.measures))
-    .where('dim', '=', query.dim ?? '')
-    .where('day', '>=', query.from)
-    .where('day', '<=', query.to)
-    .groupBy('metric')
+  // The totals come from their partial index (measure, dimension, value, day). A few chosen
+  // accounts come from the primary key, which (on SQLite) seeks each day of the window for each account; more
+  // accounts (or a subquery of them) from the by-day index, which reads the measures' values of
+  // every account in the window and keeps the chosen ones.
+  // Where the key leads with the account (PostgreSQL), each account's window is one range of it.
+  const dayFirst = keyLeadsWithDay(db)
+  const days = 'ids' in scope && dayFirst ? everyDay(query.from, query.to) : []
+  const seek = 'ids' in scope && (!dayFirst || days.length * scope.ids.length <= MAX_ACCOUNT_DAY_SEEKS)
+  const where = [
+    sql<boolean>`tenant_id = ${tenantId}`,
+    anyOf(db, seek ? measureOfChosenAccounts() : sql.ref('metric'), query.measures),
+    sql<boolean>`dim = ${query.dim ?? ''}`,
+    seek && dayFirst
+      ? anyOf(db, sql.ref('day'), days)
+      : sql<boolean>`day >= ${query.from} and day <= ${query.to}`,
+  ]
   // Totals have dim_value '': saying so lets the day range use the totals index.
   const dimValue = query.dimValue ?? ((query.dim ?? '') === '' ? '' : undefined)
-  if (dimValue !== undefined) q = q.where('dim_value', '=', dimValue)
-  if ('all' in scope) q = q.where(allAccountsRow())
-  else if ('ids' in scope) q = q.where((eb) => anyOf(db, eb.ref('account_id'), scope.ids))
-  else q = q.where('account_id', 'in', scope.subquery as never)
-  const rows = groupColumn
-    ? await q
-        .select(sql.ref<string>(groupColumn).as('group_key'))
-        .groupBy(sql.ref(groupColumn) as never)
-        .execute()
-    : await q.execute()
+  if (dimValue !== undefined) where.push(sql<boolean>`dim_value = ${dimValue}`)
+  if ('all' in scope) where.push(allAccountsRow())
+  else if ('ids' in scope) where.push(anyOf(db, sql.ref('account_id'), scope.ids))
+  else where.push(sql<boolean>`account_id in (${scope.subquery})`)
+  const group = groupColumn ? sql.ref(groupColumn) : null
+  const { rows } = await sql<{ metric: string; group_key: string; total: number }>`
+    select metric, ${group ?? sql.lit('')} as group_key, sum(value) as total
+    from metric_daily ${seek ? byPrimaryKey(db) : sql``}
+    where ${sql.join(where, sql` and `)}
+    group by metric${group ? sql`, ${group}` : sql``}`.execute(db)
   const out = new Map<string, MeasureSums>()
   for (const r of rows) {
-    const key = 'group_key' in r ? String(r.group_key) : ''
+    const key = String(r.group_key)
     const group = out.get(key) ?? { key, sums: new Map<string, number>() }
     out.set(key, group)
     group.sums.set(r.metric, Number(r.total))

@@ -3,7 +3,7 @@ import { readOpenComplaints } from '../../harmonize/index.js'
 import { anyOf } from '../../store/index.js'
 import { daysBetween } from '../calendar.js'
 import { builtInMetric } from '../catalog.js'
-import { measureOfChosenAccounts, metricsDb, type StoreHandle } from '../schema.js'
+import { metricsDb, type StoreHandle } from '../schema.js'
 import { measuresOf, metricValue, sumMeasures } from '../values.js'
 import type { ScorecardDefinition, SubCriterion } from './definition.js'
 import { MANUAL_INPUT } from './inputs.js'
@@ -148,7 +148,9 @@ async function lastOrderDays(
     .selectFrom('metric_daily')
     .select(['account_id', sql<string>`max(day)`.as('last')])
     .where('tenant_id', '=', tenantId)
-    .where(measureOfChosenAccounts(), '=', 'orders')
+    // The by-day index: every account's order days, a few values per account and week, read once
+    // (the primary key would seek every day of the history for each account).
+    .where('metric', '=', 'orders')
     .where('dim', '=', '')
     .where('value', '>', 0)
     .where('day', '<=', to)
