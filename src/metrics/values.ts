@@ -1,7 +1,7 @@
 import { type SelectQueryBuilder, sql } from 'kysely'
 import { FxmError } from '../core/index.js'
 import { anyOf } from '../store/index.js'
-import { everyDay } from './calendar.js'
+import { daysBetween, everyDay } from './calendar.js'
 import { BUILT_IN_METRICS, builtInMetric, type MetricDefinition } from './catalog.js'
 import { customDefinition, readCustomMetrics } from './custom.js'
 import {
@@ -116,14 +116,15 @@ export async function sumMeasures(
 ): Promise<MeasureSums[]> {
   const groupColumn = { none: null, account: 'account_id', day: 'day', dim_value: 'dim_value' }[query.groupBy]
   const scope = query.accounts
-  // The totals come from their partial index (measure, dimension, value, day). A few chosen
-  // accounts come from the primary key, which (on SQLite) seeks each day of the window for each account; more
-  // accounts (or a subquery of them) from the by-day index, which reads the measures' values of
-  // every account in the window and keeps the chosen ones.
-  // Where the key leads with the account (PostgreSQL), each account's window is one range of it.
+  // The totals come from their partial index (measure, dimension, value, day). Chosen accounts come
+  // from the primary key: on SQLite (day first) it seeks each day of the window for each account, up
+  // to MAX_ACCOUNT_DAY_SEEKS; more accounts, or a subquery of them, read the by-day index, which
+  // holds every account's values of the window. On PostgreSQL (account first) each account's window
+  // is one range of the key.
   const dayFirst = keyLeadsWithDay(db)
-  const days = 'ids' in scope && dayFirst ? everyDay(query.from, query.to) : []
-  const seek = 'ids' in scope && (!dayFirst || days.length * scope.ids.length <= MAX_ACCOUNT_DAY_SEEKS)
+  const accountDays = 'ids' in scope ? (daysBetween(query.from, query.to) + 1) * scope.ids.length : 0
+  const seek = 'ids' in scope && (!dayFirst || accountDays <= MAX_ACCOUNT_DAY_SEEKS)
+  const days = seek && dayFirst ? everyDay(query.from, query.to) : []
   const where = [
     sql<boolean>`tenant_id = ${tenantId}`,
     anyOf(db, seek ? measureOfChosenAccounts() : sql.ref('metric'), query.measures),
