@@ -6,10 +6,9 @@ import { ALL_ACCOUNTS } from './schema.js'
  * The daily rollups (one row per tenant, account or `*`, measure, dimension value and day) and
  * the per-tenant measure settings. The primary key (day then account on SQLite, account then day on
  * PostgreSQL: `rollupKey`) serves the recount of an account-day and figures of a few chosen accounts
- * over a window (an overview, peers);
- * the by-day index serves one measure over a window across all accounts (detectors, rankings, many
- * accounts), and a partial index the all-accounts totals (`*`) of a measure over a window (series,
- * breakdowns).
+ * over a window (an overview, peers); the by-day index serves one measure over a window across all
+ * accounts (detectors, rankings, many accounts), and a partial index the all-accounts totals (`*`)
+ * of a measure over a window (series, breakdowns).
  */
 export const metricsMigrations: FxmMigration[] = [
   {
