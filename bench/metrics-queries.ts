@@ -59,7 +59,8 @@ function metricsQueriesBenchmark(name: string, accounts: number, world: string):
       'written straight into the rollups). "account overview": GET /v1/accounts/{id}/overview as the API answers it ' +
       '(every KPI, change, monthly trend, peer median and mean), with the peer figures as the API keeps them in memory ' +
       '("peers cached": every peer group’s figures computed before the timing, as in a running API) or computed for every call ("peers computed"); "12-month series": revenue by month across all ' +
-      'accounts. Raw driver: one account’s sums over the overview’s two windows as one plain query.',
+      'accounts. SQLite reads without table statistics, as FXM runs it; PostgreSQL after VACUUM ANALYZE, as autovacuum keeps it. ' +
+      'Raw driver: one account’s sums over the overview’s two windows as one plain query by the primary key.',
     unit: 'queries/s',
     rows: { full: 200, quick: 40 },
     settings,
