@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net'
-import type Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { buildServer, type FxmApp } from '../src/api/index.js'
@@ -23,7 +22,13 @@ import { ALL_MIGRATIONS } from '../src/runtime/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
 import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
 import { startLoadClient } from './load-client.js'
-import { numberedParams, openRawSqlite, type ScratchDatabase } from './scratch.js'
+import {
+  openRawSqlite,
+  pgLedgerWriter,
+  type RawLedgerEntry,
+  type ScratchDatabase,
+  sqliteLedgerWriter,
+} from './scratch.js'
 
 /** Members the earns are spread over. */
 const MEMBERS = 200
@@ -203,7 +208,13 @@ const BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id,
   earned = loyalty_balances.earned + excluded.earned, updated_at = excluded.updated_at`
 
 /** One earn's rows: journal, issuance and pending postings, lot, balance; as parameter lists. */
-function earnRows(tenantId: string, programId: string, member: string, i: number, run: number) {
+function earnRows(
+  tenantId: string,
+  programId: string,
+  member: string,
+  i: number,
+  run: number,
+): RawLedgerEntry {
   const now = new Date().toISOString()
   const journal = `jrn_${ulid(Date.now())}`
   const lot = `lot_${ulid(Date.now())}`
@@ -229,20 +240,7 @@ async function rawBaseline(
   let run = 0
   if (database.engine === 'sqlite') {
     const db = openRawSqlite(database.url)
-    const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map((s) => db.prepare(s)) as [
-      Database.Statement,
-      Database.Statement,
-      Database.Statement,
-      Database.Statement,
-    ]
-    const many = db.transaction((batch: ReturnType<typeof earnRows>[]) => {
-      for (const rows of batch) {
-        journal.run(rows.journal)
-        for (const p of rows.postings) posting.run(p)
-        lot.run(rows.lot)
-        balance.run(rows.balance)
-      }
-    })
+    const many = sqliteLedgerWriter(db, { journal: JOURNAL, posting: POSTING, lot: LOT, balance: BALANCE })
     return {
       path: {
         name: 'raw driver',
@@ -253,7 +251,7 @@ async function rawBaseline(
         run: async () => {
           run++
           for (let from = 0; from < earns; from += EARNS_PER_TRANSACTION) {
-            const batch: ReturnType<typeof earnRows>[] = []
+            const batch: RawLedgerEntry[] = []
             for (let i = from; i < Math.min(earns, from + EARNS_PER_TRANSACTION); i++)
               batch.push(earnRows(tenantId, programId, members[i % members.length]!, i, run))
             many(batch)
@@ -272,12 +270,11 @@ async function rawBaseline(
   }
   const client = new pg.Client({ connectionString: database.url })
   await client.connect()
-  const [journal, posting, lot, balance] = [JOURNAL, POSTING, LOT, BALANCE].map(numberedParams) as [
-    string,
-    string,
-    string,
-    string,
-  ]
+  const write = pgLedgerWriter(
+    client,
+    { journal: JOURNAL, posting: POSTING, lot: LOT, balance: BALANCE },
+    'bench',
+  )
   return {
     path: {
       name: 'raw driver',
@@ -288,13 +285,8 @@ async function rawBaseline(
       run: async () => {
         run++
         for (let i = 0; i < earns; i++) {
-          const rows = earnRows(tenantId, programId, members[i % members.length]!, i, run)
           await client.query('begin')
-          await client.query({ name: 'bench_journal', text: journal, values: rows.journal })
-          for (const p of rows.postings)
-            await client.query({ name: 'bench_posting', text: posting, values: p })
-          await client.query({ name: 'bench_lot', text: lot, values: rows.lot })
-          await client.query({ name: 'bench_balance', text: balance, values: rows.balance })
+          await write(earnRows(tenantId, programId, members[i % members.length]!, i, run))
           await client.query('commit')
         }
       },

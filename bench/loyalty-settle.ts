@@ -1,4 +1,3 @@
-import type Database from 'better-sqlite3'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { seedTenant } from '../src/catalog/fixtures.js'
@@ -15,7 +14,14 @@ import {
 import { ALL_MIGRATIONS } from '../src/runtime/index.js'
 import { migrateToLatest, openStore } from '../src/store/index.js'
 import type { Benchmark, RunOptions, TimedPath } from './harness.js'
-import { numberedParams, openRawSqlite, type ScratchDatabase } from './scratch.js'
+import {
+  numberedParams,
+  openRawSqlite,
+  pgLedgerWriter,
+  type RawLedgerEntry,
+  type ScratchDatabase,
+  sqliteLedgerWriter,
+} from './scratch.js'
 
 /** Members the lots are spread over. */
 const MEMBERS = 200
@@ -146,6 +152,7 @@ const BALANCE = `insert into loyalty_balances (tenant_id, program_id, member_id,
   redeemed, expired, reversed, updated_at) values (?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, ?)
   on conflict (tenant_id, program_id, member_id) do update set pending = loyalty_balances.pending + excluded.pending,
   available = loyalty_balances.available + excluded.available, updated_at = excluded.updated_at`
+const STATEMENTS = { journal: JOURNAL, posting: POSTING, lot: LOT, balance: BALANCE }
 const DUE = `select id, member_id, remaining from loyalty_lots where tenant_id = ? and state = 'pending' order by id`
 
 /** One maturity's rows: journal, pending and available postings, lot, balance; as parameter lists. */
@@ -153,7 +160,7 @@ function matureRows(
   tenantId: string,
   programId: string,
   lot: { id: string; member_id: string; remaining: number },
-) {
+): RawLedgerEntry {
   const now = new Date().toISOString()
   const journal = `jrn_${ulid(Date.now())}`
   const points = Number(lot.remaining)
@@ -175,23 +182,8 @@ async function rawBaseline(
 ): Promise<{ path: Omit<TimedPath, 'reset' | 'verify'>; close(): Promise<void> }> {
   if (database.engine === 'sqlite') {
     const db = openRawSqlite(database.url)
-    const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map((s) =>
-      db.prepare(s),
-    ) as Database.Statement[] as [
-      Database.Statement,
-      Database.Statement,
-      Database.Statement,
-      Database.Statement,
-      Database.Statement,
-    ]
-    const many = db.transaction((batch: ReturnType<typeof matureRows>[]) => {
-      for (const rows of batch) {
-        journal.run(rows.journal)
-        for (const p of rows.postings) posting.run(p)
-        lot.run(rows.lot)
-        balance.run(rows.balance)
-      }
-    })
+    const due = db.prepare(DUE)
+    const many = sqliteLedgerWriter(db, STATEMENTS)
     return {
       path: {
         name: 'raw driver',
@@ -209,13 +201,8 @@ async function rawBaseline(
   }
   const client = new pg.Client({ connectionString: database.url })
   await client.connect()
-  const [journal, posting, lot, balance, due] = [JOURNAL, POSTING, LOT, BALANCE, DUE].map(numberedParams) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ]
+  const due = numberedParams(DUE)
+  const write = pgLedgerWriter(client, STATEMENTS, 'settle')
   return {
     path: {
       name: 'raw driver',
@@ -224,14 +211,8 @@ async function rawBaseline(
         const lots = (await client.query({ text: due, values: [tenantId] })).rows
         for (let from = 0; from < lots.length; from += LOTS_PER_TRANSACTION) {
           await client.query('begin')
-          for (const l of lots.slice(from, from + LOTS_PER_TRANSACTION)) {
-            const rows = matureRows(tenantId, programId, l)
-            await client.query({ name: 'settle_journal', text: journal, values: rows.journal })
-            for (const p of rows.postings)
-              await client.query({ name: 'settle_posting', text: posting, values: p })
-            await client.query({ name: 'settle_lot', text: lot, values: rows.lot })
-            await client.query({ name: 'settle_balance', text: balance, values: rows.balance })
-          }
+          for (const l of lots.slice(from, from + LOTS_PER_TRANSACTION))
+            await write(matureRows(tenantId, programId, l))
           await client.query('commit')
         }
       },

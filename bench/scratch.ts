@@ -82,3 +82,65 @@ export function numberedParams(text: string): string {
   let n = 0
   return text.replace(/\?/g, () => `$${++n}`)
 }
+
+/** One ledger entry as the loyalty benchmarks' raw baselines write it: each row's parameters. */
+export interface RawLedgerEntry {
+  journal: unknown[]
+  postings: unknown[][]
+  lot: unknown[]
+  balance: unknown[]
+}
+
+/** The statements that write a `RawLedgerEntry`, with `?` parameters. */
+export interface RawLedgerStatements {
+  journal: string
+  posting: string
+  lot: string
+  balance: string
+}
+
+/**
+ * SQLite through the plain driver: writes a batch of ledger entries in one transaction.
+ *
+ * @example
+ * const write = sqliteLedgerWriter(openRawSqlite(url), { journal: JOURNAL, posting: POSTING, lot: LOT, balance: BALANCE })
+ * write(entries)
+ */
+export function sqliteLedgerWriter(
+  db: Database.Database,
+  statements: RawLedgerStatements,
+): (batch: RawLedgerEntry[]) => void {
+  const journal = db.prepare(statements.journal)
+  const posting = db.prepare(statements.posting)
+  const lot = db.prepare(statements.lot)
+  const balance = db.prepare(statements.balance)
+  return db.transaction((batch: RawLedgerEntry[]) => {
+    for (const rows of batch) {
+      journal.run(rows.journal)
+      for (const p of rows.postings) posting.run(p)
+      lot.run(rows.lot)
+      balance.run(rows.balance)
+    }
+  })
+}
+
+/**
+ * PostgreSQL through the plain client: writes one ledger entry's rows as named prepared
+ * statements (`<name>_journal`, ...), inside whatever transaction the caller began.
+ */
+export function pgLedgerWriter(
+  client: pg.Client,
+  statements: RawLedgerStatements,
+  name: string,
+): (rows: RawLedgerEntry) => Promise<void> {
+  const journal = numberedParams(statements.journal)
+  const posting = numberedParams(statements.posting)
+  const lot = numberedParams(statements.lot)
+  const balance = numberedParams(statements.balance)
+  return async (rows) => {
+    await client.query({ name: `${name}_journal`, text: journal, values: rows.journal })
+    for (const p of rows.postings) await client.query({ name: `${name}_posting`, text: posting, values: p })
+    await client.query({ name: `${name}_lot`, text: lot, values: rows.lot })
+    await client.query({ name: `${name}_balance`, text: balance, values: rows.balance })
+  }
+}

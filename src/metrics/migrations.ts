@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { FxmMigration } from '../store/index.js'
+import type { FxmMigration, MigrationDb } from '../store/index.js'
 import { ALL_ACCOUNTS } from './schema.js'
 
 /**
@@ -105,17 +105,7 @@ export const metricsMigrations: FxmMigration[] = [
     name: '20261210_43_metrics_rollups_by_day',
     async up(db) {
       await db.schema.dropIndex('metric_daily_metric').execute()
-      await db.schema
-        .createIndex('metric_daily_by_day')
-        .on('metric_daily')
-        .columns(['tenant_id', 'metric', 'dim', 'day', 'dim_value', 'account_id', 'value'])
-        .execute()
-      await db.schema
-        .createIndex('metric_daily_totals')
-        .on('metric_daily')
-        .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'day', 'value'])
-        .where(sql.ref('account_id'), '=', sql.lit(ALL_ACCOUNTS))
-        .execute()
+      await createReadIndexes(db)
     },
   },
   {
@@ -141,17 +131,26 @@ export const metricsMigrations: FxmMigration[] = [
         order by tenant_id, day, account_id, metric, dim, dim_value`.execute(db)
       await sql`drop table metric_daily`.execute(db)
       await sql`alter table metric_daily_day_first rename to metric_daily`.execute(db)
-      await db.schema
-        .createIndex('metric_daily_by_day')
-        .on('metric_daily')
-        .columns(['tenant_id', 'metric', 'dim', 'day', 'dim_value', 'account_id', 'value'])
-        .execute()
-      await db.schema
-        .createIndex('metric_daily_totals')
-        .on('metric_daily')
-        .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'day', 'value'])
-        .where(sql.ref('account_id'), '=', sql.lit(ALL_ACCOUNTS))
-        .execute()
+      await createReadIndexes(db)
     },
   },
 ]
+
+/**
+ * The rollups' indexes for reads across accounts: by measure and day (detectors, rankings, many
+ * accounts) and the all-accounts totals. Made by the by-day migration and again after SQLite's
+ * table is written in the day-first order.
+ */
+async function createReadIndexes(db: MigrationDb): Promise<void> {
+  await db.schema
+    .createIndex('metric_daily_by_day')
+    .on('metric_daily')
+    .columns(['tenant_id', 'metric', 'dim', 'day', 'dim_value', 'account_id', 'value'])
+    .execute()
+  await db.schema
+    .createIndex('metric_daily_totals')
+    .on('metric_daily')
+    .columns(['tenant_id', 'metric', 'dim', 'dim_value', 'day', 'value'])
+    .where(sql.ref('account_id'), '=', sql.lit(ALL_ACCOUNTS))
+    .execute()
+}
