@@ -21,6 +21,7 @@ export {
   type ImportProgress,
   type ImportSummary,
   importFile,
+  PARSE_THREAD_MIN_BYTES,
 } from './import/import-file.js'
 export {
   IMPORT_FORMATS,
@@ -28,6 +29,7 @@ export {
   type ImportOptions,
   importOptionsSchema,
 } from './import/options.js'
+export { readFileRecordsInThread } from './import/parse-thread.js'
 export {
   type EventResult,
   type EventStatus,

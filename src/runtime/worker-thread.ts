@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
-import { type FxmConfig, isPostgresUrl, type Logger } from '../core/index.js'
+import type { Worker } from 'node:worker_threads'
+import { type FxmConfig, isPostgresUrl, type Logger, startModuleThread } from '../core/index.js'
 import { clearWriterTurns, writerTurnsBuffer } from '../store/index.js'
 
 /** What the worker thread is told and answers. */
@@ -46,9 +43,7 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
     // SQLite: the thread takes turns writing the file with this one (see `writerTurnsBuffer`).
     const writerTurns = isPostgresUrl(config.databaseUrl) ? undefined : writerTurnsBuffer(config.databaseUrl)
     const workerData = { config, writerTurns, writerTurnSlot: WORKER_TURN_SLOT }
-    const worker = fromSource
-      ? new Worker(tsxBootstrap(), { eval: true, workerData })
-      : new Worker(entryUrl(), { workerData })
+    const worker: Worker = startModuleThread(import.meta.url, 'worker-thread-main', workerData)
     current = worker
     worker.on('message', (message: WorkerThreadMessage) => {
       if (message.type === 'started') {
@@ -84,20 +79,4 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
       clearTimeout(timer)
     },
   }
-}
-
-/** Run from TypeScript sources (tests, `tsx`) rather than the compiled build. */
-const fromSource = import.meta.url.endsWith('.ts')
-
-/** The thread's entry module next to this one: compiled `.js`, or `.ts` when run from source. */
-function entryUrl(): URL {
-  return new URL(`./worker-thread-main.${fromSource ? 'ts' : 'js'}`, import.meta.url)
-}
-
-/** From sources, the thread first registers tsx's loader (a development dependency), then loads the entry. */
-function tsxBootstrap(): string {
-  const api = pathToFileURL(
-    join(dirname(createRequire(import.meta.url).resolve('tsx/esm/api')), 'index.mjs'),
-  ).href
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entryUrl().href)}) })`
 }

@@ -16,6 +16,7 @@ import {
   importFile,
   type RawRecord,
   readBatch,
+  readFileRecordsInThread,
   readRawRecords,
   setSourceStatus,
 } from '../../src/collect/index.js'
@@ -305,6 +306,8 @@ describe.each(ENGINES)('file import on %s', (engine) => {
     const summary = await run({
       source: source.name,
       path,
+      // Read here: this thread's heap is the one measured (the parse thread's is the next test's).
+      parseThread: false,
       onProgress: () => {
         if (++calls % 4 !== 0) return
         collect()
@@ -318,6 +321,146 @@ describe.each(ENGINES)('file import on %s', (engine) => {
     const { rows: counted } = await sql<{ n: number }>`
       select count(*) as n from raw_records where source_id = ${source.id}`.execute(t.store.db)
     expect(Number(counted[0]?.n)).toBe(rows)
+  })
+})
+
+describe('file import in a parse thread', () => {
+  let t: TestStore
+  let deps: CollectDeps
+  let admin: Principal
+  let tenantId: string
+  let dir: string
+  beforeAll(async () => {
+    t = await createTestStore('sqlite', COLLECT_TEST_MIGRATIONS)
+    deps = { store: t.store, clock: systemClock, encryptionKey: TEST_ENCRYPTION_KEY }
+    const seeded = await seedTenant(deps, 'import-thread')
+    admin = seeded.system
+    tenantId = seeded.tenant.id
+    dir = mkdtempSync(join(tmpdir(), 'fxm-import-thread-'))
+  })
+  afterAll(async () => {
+    await t.cleanup()
+  })
+
+  /** Rows with and without quoted fields, one broken by a stray quote, one of the wrong length. */
+  const orders = (rows: number) => {
+    const lines = ['Belegnr;Pos;Kunde;Betrag;Text']
+    for (let i = 0; i < rows; i++) {
+      const text = i % 3 === 0 ? `"Schrauben M${4 + (i % 8)}; Edelstahl"` : `Mutter ${i % 50}`
+      lines.push(
+        `${4000 + Math.floor(i / 5)};${(i % 5) * 10};K-${10_000 + (i % 200)};${(i % 997) + 1},50;${text}`,
+      )
+    }
+    lines.splice(100, 0, '9999;10;K-1;1,00;"unclosed')
+    lines.splice(200, 0, '9999;20;K-1')
+    return `${lines.join('\n')}\n`
+  }
+  const stored = async (sourceId: string) => {
+    const records = await readRawRecords(t.store.db, tenantId, sourceId, { limit: 100_000 })
+    return records
+      .map((r) => [r.externalId, JSON.stringify(r.payload), r.meta?.line, r.meta?.parseError])
+      .sort()
+  }
+
+  it('stores the same records as reading in this thread, keyed by content or by id columns', async () => {
+    const path = join(dir, 'orders.csv')
+    writeFileSync(path, orders(12_000))
+    for (const idColumns of [undefined, ['Belegnr', 'Pos']]) {
+      const results = []
+      for (const parseThread of [true, false]) {
+        const source = await createSource(deps, admin, {
+          name: `orders-${idColumns ? 'ids' : 'content'}-${parseThread}`,
+          kind: 'file',
+        })
+        const summary = await importFile(deps, admin, {
+          source: source.name,
+          path,
+          parseThread,
+          options: { idColumns },
+        })
+        results.push({
+          summary: { ...summary, seconds: 0, rowsPerSecond: 0 },
+          records: await stored(source.id),
+        })
+      }
+      const [thread, here] = results
+      expect(thread!.summary).toMatchObject({
+        read: 12_002,
+        accepted: 12_000,
+        quarantined: 2,
+        delimiter: ';',
+      })
+      expect(thread!.summary.firstErrors.map((e) => e.line)).toEqual([101, 201])
+      expect(thread!.summary).toEqual(here!.summary)
+      expect(thread!.records).toEqual(here!.records)
+    }
+  })
+
+  it('reads at most a few chunks ahead of a slow store, so memory stays flat', {
+    timeout: 120_000,
+  }, async () => {
+    const rows = 50_000
+    const path = join(dir, 'large.csv')
+    const out = createWriteStream(path)
+    out.write('Belegnr;Pos;Kunde;Artikel;Menge;Betrag;Text\n')
+    for (let i = 0; i < rows; i++) {
+      const line = `${4000 + i};10;K-${10_000 + (i % 2000)};A-${i % 5000};${1 + (i % 40)};${(i % 997) + 1},50;Schrauben M${4 + (i % 8)} aus Edelstahl und Muttern\n`
+      if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    }
+    await new Promise<void>((resolve) => out.end(() => resolve()))
+    const settings = {
+      format: 'csv' as const,
+      delimiter: null,
+      quote: '"',
+      encoding: 'utf-8',
+      header: true,
+      columns: null,
+      idColumns: null,
+    }
+    // Chunks the thread read ahead arrive here as messages; were it not held back, the whole file
+    // would pile up in this heap while the store below is slower than the parser.
+    const collect = gcFunction()
+    collect()
+    const before = process.memoryUsage().heapUsed
+    let peak = before
+    let read = 0
+    const shape = await readFileRecordsInThread(
+      { path, file: 'large.csv', settings, chunkRows: 1000 },
+      async (records) => {
+        read += records.length
+        await new Promise((resolve) => setTimeout(resolve, 40))
+        if (read % 5000 !== 0) return
+        collect()
+        peak = Math.max(peak, process.memoryUsage().heapUsed)
+      },
+    )
+    expect(shape).toEqual({ encoding: 'utf-8', delimiter: ';' })
+    expect(read).toBe(rows)
+    // The file is about 5 MB; its 50,000 records held at once would take over 25 MB.
+    expect((peak - before) / 1024 / 1024).toBeLessThan(4)
+  })
+
+  it('reports a header without the id column and a file that cannot be read as the reader in this thread does', async () => {
+    const source = await createSource(deps, admin, { name: 'errors', kind: 'file' })
+    const path = join(dir, 'short.csv')
+    writeFileSync(path, 'a;b\n1;2\n')
+    await expect(
+      importFile(deps, admin, {
+        source: source.name,
+        path,
+        parseThread: true,
+        options: { idColumns: ['c'] },
+      }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^short\.csv: idColumns: id column "c" is not in the header/),
+    })
+    await expect(
+      importFile(deps, admin, { source: source.name, path: join(dir, 'missing.csv'), parseThread: true }),
+    ).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringMatching(/^missing\.csv: cannot be read/),
+    })
   })
 })
 

@@ -1,15 +1,15 @@
 import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { type Principal, requireAdmin } from '../../catalog/index.js'
 import { FxmError } from '../../core/index.js'
 import { parseJson } from '../../store/index.js'
 import { type CollectDeps, collectDb, type SourceTable } from '../schema.js'
 import { loadSource } from '../sources.js'
-import { CsvReader, type FileRow } from './csv-reader.js'
-import { textDecoding } from './decode.js'
-import { csvShape, type FileRecord, FileRecords, jsonShape, type RowShape } from './file-records.js'
-import { JsonlReader, type JsonRow } from './jsonl-reader.js'
+import type { FileRecord } from './file-records.js'
 import { type ImportFormat, type ImportOptions, resolveImportOptions } from './options.js'
+import { readFileRecordsInThread } from './parse-thread.js'
+import { type FileShape, readFileRecords } from './read-records.js'
 import { storeFileRecords } from './store-records.js'
 
 /**
@@ -22,6 +22,11 @@ export const IMPORT_CHUNK_ROWS = 5000
 /** Parse errors a summary lists; the rest are only counted. */
 const FIRST_ERRORS = 10
 const READ_CHUNK_BYTES = 256 * 1024
+/**
+ * Files at least this large are parsed in a thread of their own while this one stores: starting the
+ * thread costs a few tens of milliseconds, a megabyte of CSV (about 9,000 rows) takes longer to parse.
+ */
+export const PARSE_THREAD_MIN_BYTES = 1024 * 1024
 
 export interface ImportFileInput {
   /** Source name or id. */
@@ -35,6 +40,11 @@ export interface ImportFileInput {
   format?: ImportFormat
   /** Settings over the source's config (delimiter, quote, encoding, header, columns, idColumns). */
   options?: ImportOptions
+  /**
+   * Parse the file (`path`) in a thread of its own while this one stores; default: files of at
+   * least `PARSE_THREAD_MIN_BYTES`. A stream is always read in this thread.
+   */
+  parseThread?: boolean
   /** Called after every stored chunk, from the importing task. */
   onProgress?: (progress: ImportProgress) => void
 }
@@ -65,8 +75,9 @@ export interface ImportSummary extends ImportProgress {
  * the file's size. Each row becomes a raw record with meta `{ file, line }`, keyed by its id
  * columns or by a hash of its content, so importing a file again (or after a crash half-way)
  * stores nothing twice. Rows that cannot be read are stored as `{ "_unparsed": "<text>" }` with
- * `meta.parseError`; harmonize quarantines them. About 1,000 rows commit per transaction, each
- * chunk an ingest batch with its `collect.batch.received` event.
+ * `meta.parseError`; harmonize quarantines them. `IMPORT_CHUNK_ROWS` rows commit per transaction,
+ * each chunk an ingest batch with its `collect.batch.received` event. A large file is read and
+ * parsed in a thread of its own while this one stores the chunks before (`parseThread`).
  *
  * A file that cannot be opened or whose header cannot be read (or lacks an id column) is an
  * `invalid_input` error; rows stored before it stay stored.
@@ -86,20 +97,20 @@ export async function importFile(
   const overrides = input.format ? { ...input.options, format: input.format } : (input.options ?? {})
   const settings = resolveImportOptions(parseJson(source.config) ?? {}, overrides, file)
   const started = performance.now()
-  const decoding = textDecoding(settings.encoding)
-  const records = new FileRecords(file, settings.idColumns)
   const tally = { read: 0, accepted: 0, duplicates: 0, quarantined: 0 }
   const firstErrors: ImportSummary['firstErrors'] = []
   const elapsed = () => (performance.now() - started) / 1000
 
-  let batch: FileRecord[] = []
   let inFlight: Promise<void> = Promise.resolve()
-  const flush = async () => {
-    const chunk = batch
-    batch = []
+  const store = async (chunk: FileRecord[]) => {
+    for (const record of chunk) {
+      tally.read++
+      const { line, parseError } = record.meta
+      if (parseError !== undefined && firstErrors.length < FIRST_ERRORS)
+        firstErrors.push({ line, reason: parseError })
+    }
     // One chunk commits while the next is parsed; waiting here keeps at most one in flight.
     await inFlight
-    if (chunk.length === 0) return
     inFlight = storeFileRecords(deps, source, chunk).then((stored) => {
       tally.accepted += stored.accepted - stored.flagged
       tally.quarantined += stored.flagged
@@ -109,56 +120,15 @@ export async function importFile(
     // Marked handled at once: the failure surfaces at the next await of inFlight.
     inFlight.catch(() => {})
   }
-  const add = async (record: FileRecord) => {
-    tally.read++
-    const { line, parseError } = record.meta
-    if (parseError !== undefined && firstErrors.length < FIRST_ERRORS)
-      firstErrors.push({ line, reason: parseError })
-    batch.push(record)
-    if (batch.length >= IMPORT_CHUNK_ROWS) await flush()
-  }
 
-  let csv: CsvReader | null = null
-  let shape: RowShape<string[]> | null = null
-  const addCsv = async (rows: FileRow[]) => {
-    for (const row of rows) {
-      if (row.fields === null) {
-        await add(records.unparsed(row.line, row.text, row.error ?? 'unreadable'))
-        continue
-      }
-      shape ??= csvShapeChecked(csv?.columns ?? [], settings.idColumns)
-      await add(records.parsed(row.line, row.text, row.fields, shape, row.error))
-    }
-  }
-  let jsonl: JsonlReader | null = null
-  const addJson = async (rows: JsonRow[]) => {
-    for (const row of rows) {
-      await add(
-        row.value === null
-          ? records.unparsed(row.line, row.text, row.error ?? 'unreadable')
-          : records.parsed(row.line, row.text, row.value, jsonShape, row.error),
-      )
-    }
-  }
-  const push = async (text: string, end: boolean) => {
-    if (settings.format === 'csv') {
-      csv ??= new CsvReader({ ...settings, encoding: decoding.encoding })
-      await addCsv(csv.push(text))
-      if (end) await addCsv(csv.end())
-    } else {
-      jsonl ??= new JsonlReader(decoding.encoding)
-      await addJson(jsonl.push(text))
-      if (end) await addJson(jsonl.end())
-    }
-  }
-
+  let shape: FileShape
   try {
-    for await (const chunk of input.stream ?? openFile(input.path)) {
-      const text = decoding.write(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)
-      if (text !== '') await push(text, false)
-    }
-    await push(decoding.end(), true)
-    await flush()
+    shape = (await inThread(input))
+      ? await readFileRecordsInThread(
+          { path: input.path as string, file, settings, chunkRows: IMPORT_CHUNK_ROWS },
+          store,
+        )
+      : await readFileRecords(input.stream ?? openFile(input.path), file, settings, IMPORT_CHUNK_ROWS, store)
     await inFlight
   } catch (error) {
     await inFlight.catch(() => {})
@@ -168,8 +138,7 @@ export async function importFile(
   return {
     file,
     format: settings.format,
-    encoding: decoding.encoding,
-    delimiter: settings.format === 'csv' ? ((csv as CsvReader | null)?.delimiter ?? null) : null,
+    ...shape,
     ...tally,
     firstErrors,
     seconds: Math.round(seconds * 1000) / 1000,
@@ -177,19 +146,23 @@ export async function importFile(
   }
 }
 
+/**
+ * Whether a file is read in a thread of its own (`readFileRecordsInThread`): a file on disk of at
+ * least `PARSE_THREAD_MIN_BYTES`, unless the caller decides (`parseThread`). A stream is read here.
+ */
+async function inThread(input: ImportFileInput): Promise<boolean> {
+  if (input.path === undefined || input.stream !== undefined) return false
+  if (input.parseThread !== undefined) return input.parseThread
+  const size = await stat(input.path).then(
+    (s) => s.size,
+    () => 0,
+  )
+  return size >= PARSE_THREAD_MIN_BYTES
+}
+
 function openFile(path: string | undefined): AsyncIterable<Buffer> {
   if (path === undefined) throw FxmError.invalid('path', 'name a file or pass a stream')
   return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
-}
-
-function csvShapeChecked(columns: string[], idColumns: string[] | null): RowShape<string[]> {
-  for (const column of idColumns ?? []) {
-    if (!columns.includes(column)) {
-      const message = `id column ${JSON.stringify(column)} is not in the header (${columns.join(', ')})`
-      throw FxmError.invalid('idColumns', message)
-    }
-  }
-  return csvShape(columns)
 }
 
 /** File-system errors become `invalid_input` naming the file; store errors pass as they are. */
