@@ -26,16 +26,17 @@ const HEADER = 'Belegart;Belegnr;Pos;Belegdatum;Kundennr;Artikelnr;Menge;Nettobe
 
 /**
  * CSV file import end to end: `importFile` streams a 10-column, `;`-separated file (a German ERP
- * order export, about 110 bytes a row) from disk, parses it, keys every row and stores it in the
- * raw log with its meta, committing chunks with their batch rows and outbox events. The baseline
+ * order export, about 110 bytes a row) from disk, parses and keys it in a parse thread, and stores
+ * it in the raw log with its meta, committing chunks with their batch rows and outbox events. The baseline
  * inserts the very rows FXM stores (same keys, payloads and meta, prepared beforehand) into the
  * same table by the plain driver, in transactions of the same size.
  */
 export const importCsv: Benchmark = {
   name: 'import-csv',
   description:
-    'fxm import of a 10-column ;-separated CSV file (German ERP order lines, about 110 bytes a row): read ' +
-    'from disk, parsed, keyed by content hash (default) or by id columns, stored in the raw log with meta ' +
+    'fxm import of a 10-column ;-separated CSV file (German ERP order lines, about 110 bytes a row, a quoted ' +
+    'text field in each): read from disk, parsed and keyed by content hash (default) or by id columns in a ' +
+    'parse thread (the file is over a megabyte), stored by the importing thread in the raw log with meta ' +
     '{file, line}, batch rows and outbox events. Raw driver: the same rows (content keys) prepared ' +
     'beforehand and inserted into raw_records by better-sqlite3 or pg prepared multi-row INSERTs.',
   unit: 'rows/s',
