@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 
@@ -40,8 +41,44 @@ export function openPostgres<DB>(
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types })
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {})
+  pool.on('connect', prepareBulkInserts)
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   return { db, pool }
+}
+
+/** INSERTs at least this long (multi-row statements of the hot paths) are prepared once per connection. */
+const PREPARE_MIN_CHARS = 2000
+
+/**
+ * Runs a client's long INSERTs as named prepared statements: PostgreSQL parses and plans a
+ * 500-row INSERT once per connection instead of with every batch (the text is the same for every
+ * batch of a size: `bulk-sql`, the raw log's templates). Only INSERTs: their result shape cannot
+ * change under a later migration, which a prepared SELECT's can. The name is a hash of the text.
+ */
+function prepareBulkInserts(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  const names = new Map<string, string>()
+  const prepared = (text: string, values: unknown[]) => {
+    let name = names.get(text)
+    if (name === undefined) {
+      name = `fxm_${createHash('sha1').update(text).digest('base64url')}`
+      names.set(text, name)
+    }
+    return { name, text, values }
+  }
+  Object.assign(client, {
+    query(...args: unknown[]) {
+      const [text, values] = args
+      if (
+        typeof text === 'string' &&
+        Array.isArray(values) &&
+        text.length >= PREPARE_MIN_CHARS &&
+        /^\s*insert\s/i.test(text)
+      )
+        return query(prepared(text, values), ...args.slice(2))
+      return query(...args)
+    },
+  })
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/
