@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import { byId, ulidBlock } from '../core/index.js'
-import { anyOf, insertValues, insertValuesReturning } from '../store/index.js'
+import { anyOf, byUniqueKey, insertValues, insertValuesReturning } from '../store/index.js'
 import type { CanonicalRecord, EntityRef, FactType } from './canonical.js'
 import { dayIn } from './day.js'
 import type { Identities } from './identity.js'
@@ -289,10 +289,14 @@ export async function movedFrom(
   const out: MovedFrom[] = []
   const ids = [...incoming.keys()]
   for (let i = 0; i < ids.length; i += 1000) {
-    const { rows: existing } = await sql<{ external_id: string; account_id: string; day: string }>`
-      select external_id, account_id, day from ${sql.table(FACT_TABLES[type])}
-      where tenant_id = ${tenantId} and source_id = ${sourceId}
-      and ${anyOf(db, sql.ref('external_id'), ids.slice(i, i + 1000))}`.execute(db)
+    const { rows: existing } = await byUniqueKey<{ external_id: string; account_id: string; day: string }>(
+      db,
+      sql`external_id, account_id, day`,
+      sql.table(FACT_TABLES[type]),
+      sql`tenant_id = ${tenantId} and source_id = ${sourceId}`,
+      sql.ref('external_id'),
+      ids.slice(i, i + 1000),
+    ).execute(db)
     for (const old of existing) {
       const next = incoming.get(old.external_id)
       if (next && (next[accountAt] !== old.account_id || next[dayAt] !== old.day))

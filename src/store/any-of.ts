@@ -32,6 +32,35 @@ export function anyOf(
 }
 
 /**
+ * `select <columns> from <from> where <where> and <column> in (<values>)` for a unique key whose
+ * other columns `where` fixes, found by one index lookup per value whatever the planner's
+ * statistics say: on PostgreSQL a lateral subquery per value of the unnested list (`limit 1` keeps
+ * the planner from flattening it; a unique key has one row per value anyway), on SQLite `anyOf`,
+ * which SQLite already reads value by value. With `anyOf`, PostgreSQL planned from statistics taken
+ * before the table grew, read every row of the key's prefix and compared each with the whole list:
+ * 34 ms instead of 4 for 500 facts among 150,000. `columns` may name the tables of `from` (joins).
+ * Only where no other index of the table leads with the columns `where` fixes: a planner without
+ * statistics took the aliases' (tenant, entity type) index for their key's lookups and read the
+ * tenant's aliases of that type for every value.
+ *
+ * @example
+ * await byUniqueKey(db, sql`external_id, entity_id`, sql`aliases`, sql`tenant_id = ${t} and system = 'erp'`, sql.ref('external_id'), ids).execute(db)
+ */
+export function byUniqueKey<R>(
+  db: QueryExecutorProvider,
+  columns: RawBuilder<unknown>,
+  from: RawBuilder<unknown>,
+  where: RawBuilder<unknown>,
+  column: Expression<unknown>,
+  values: readonly string[],
+): RawBuilder<R> {
+  if (engineOf(db) === 'sqlite')
+    return sql<R>`select ${columns} from ${from} where ${where} and ${anyOf(db, column, values)}`
+  return sql<R>`select found.* from unnest(${values as string[]}::text[]) as wanted(value)
+    cross join lateral (select ${columns} from ${from} where ${where} and ${column} = wanted.value limit 1) as found`
+}
+
+/**
  * Holds `key` until the current transaction ends, so transactions that work on the same thing
  * take turns: `pg_advisory_xact_lock` on PostgreSQL; on SQLite every write transaction already
  * holds the database's write lock (FXM begins them IMMEDIATE), so nothing more is needed.

@@ -5,7 +5,7 @@
  * retries with backoff, dead jobs). Modules add their own tables with `db.withTables<T>()`.
  */
 
-export { anyOf, engineOf, lockForTransaction } from './any-of.js'
+export { anyOf, byUniqueKey, engineOf, lockForTransaction } from './any-of.js'
 export { insertValues, insertValuesReturning, runSql } from './bulk-sql.js'
 export {
   type Capabilities,
