@@ -1,10 +1,9 @@
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { seedTenant } from '../src/catalog/fixtures.js'
 import { catalogMigrations } from '../src/catalog/index.js'
-import { CsvReader } from '../src/collect/import/csv-reader.js'
-import { csvShape, type FileRecord, FileRecords } from '../src/collect/import/file-records.js'
+import type { FileRecord } from '../src/collect/import/file-records.js'
 import {
   type CollectDeps,
   collectMigrations,
@@ -12,6 +11,8 @@ import {
   IMPORT_CHUNK_ROWS,
   type ImportOptions,
   importFile,
+  openFileStream,
+  readFileRecords,
 } from '../src/collect/index.js'
 import { systemClock, ulid } from '../src/core/index.js'
 import { migrateToLatest, openStore, storeMigrations } from '../src/store/index.js'
@@ -54,7 +55,7 @@ export const importCsv: Benchmark = {
     const deps: CollectDeps = { store, clock: systemClock, encryptionKey: Buffer.alloc(32, 1) }
     const seeded = await seedTenant(deps, 'bench')
     const source = await createSource(deps, seeded.system, { name: 'erp', kind: 'file' })
-    const rows = rawRows(path, seeded.tenant.id, source.id)
+    const rows = await rawRows(path, seeded.tenant.id, source.id)
     const raw = await rawLogBaseline(database.engine, database.url, rows, {
       columns: COLUMNS,
       statementRows: STATEMENT_ROWS,
@@ -99,31 +100,30 @@ async function writeOrders(path: string, count: number): Promise<void> {
 }
 
 /** The rows FXM stores for the file, keyed by content, computed once outside the timed runs. */
-function rawRows(path: string, tenantId: string, sourceId: string): RawRow[] {
-  const reader = new CsvReader({
+async function rawRows(path: string, tenantId: string, sourceId: string): Promise<RawRow[]> {
+  const records: FileRecord[] = []
+  // The defaults FXM imports the file with (no source config, no options): content keys.
+  const settings = {
+    format: 'csv' as const,
     delimiter: null,
     quote: '"',
+    encoding: 'utf-8',
     header: true,
     columns: null,
-    encoding: 'utf-8',
+    idColumns: null,
+  }
+  await readFileRecords(openFileStream(path), 'orders.csv', settings, IMPORT_CHUNK_ROWS, async (chunk) => {
+    for (const r of chunk) records.push(r)
   })
-  const rows = [...reader.push(readFileSync(path, 'utf8')), ...reader.end()]
-  const records = new FileRecords('orders.csv', null)
-  const shape = csvShape(reader.columns ?? [])
   const start = Date.parse('2026-03-01T00:00:00.000Z')
-  return rows.map((row, i) => {
-    const r: FileRecord = records.parsed(row.line, row.text, row.fields ?? [], shape, null)
-    const batch = `bat_${ulid(start + Math.floor(i / IMPORT_CHUNK_ROWS))}`
-    const meta = JSON.stringify(r.meta)
-    return [
-      tenantId,
-      sourceId,
-      `raw_${ulid(start + i)}`,
-      r.externalId,
-      batch,
-      '2026-03-01T10:00:00.000Z',
-      r.payload,
-      meta,
-    ]
-  })
+  return records.map((r, i) => [
+    tenantId,
+    sourceId,
+    `raw_${ulid(start + i)}`,
+    r.externalId,
+    `bat_${ulid(start + Math.floor(i / IMPORT_CHUNK_ROWS))}`,
+    '2026-03-01T10:00:00.000Z',
+    r.payload,
+    JSON.stringify(r.meta),
+  ])
 }

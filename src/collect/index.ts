@@ -30,6 +30,7 @@ export {
   importOptionsSchema,
 } from './import/options.js'
 export { readFileRecordsInThread } from './import/parse-thread.js'
+export { type FileShape, openFileStream, readFileRecords } from './import/read-records.js'
 export {
   type EventResult,
   type EventStatus,

@@ -322,25 +322,6 @@ describe.each(ENGINES)('file import on %s', (engine) => {
       select count(*) as n from raw_records where source_id = ${source.id}`.execute(t.store.db)
     expect(Number(counted[0]?.n)).toBe(rows)
   })
-})
-
-describe('file import in a parse thread', () => {
-  let t: TestStore
-  let deps: CollectDeps
-  let admin: Principal
-  let tenantId: string
-  let dir: string
-  beforeAll(async () => {
-    t = await createTestStore('sqlite', COLLECT_TEST_MIGRATIONS)
-    deps = { store: t.store, clock: systemClock, encryptionKey: TEST_ENCRYPTION_KEY }
-    const seeded = await seedTenant(deps, 'import-thread')
-    admin = seeded.system
-    tenantId = seeded.tenant.id
-    dir = mkdtempSync(join(tmpdir(), 'fxm-import-thread-'))
-  })
-  afterAll(async () => {
-    await t.cleanup()
-  })
 
   /** Rows with and without quoted fields, one broken by a stray quote, one of the wrong length. */
   const orders = (rows: number) => {
@@ -355,12 +336,10 @@ describe('file import in a parse thread', () => {
     lines.splice(200, 0, '9999;20;K-1')
     return `${lines.join('\n')}\n`
   }
-  const stored = async (sourceId: string) => {
-    const records = await readRawRecords(t.store.db, tenantId, sourceId, { limit: 100_000 })
-    return records
+  const storedRows = async (sourceId: string) =>
+    (await stored(sourceId))
       .map((r) => [r.externalId, JSON.stringify(r.payload), r.meta?.line, r.meta?.parseError])
       .sort()
-  }
 
   it('stores the same records as reading in this thread, keyed by content or by id columns', async () => {
     const path = join(dir, 'orders.csv')
@@ -368,11 +347,8 @@ describe('file import in a parse thread', () => {
     for (const idColumns of [undefined, ['Belegnr', 'Pos']]) {
       const results = []
       for (const parseThread of [true, false]) {
-        const source = await createSource(deps, admin, {
-          name: `orders-${idColumns ? 'ids' : 'content'}-${parseThread}`,
-          kind: 'file',
-        })
-        const summary = await importFile(deps, admin, {
+        const source = await newSource()
+        const summary = await run({
           source: source.name,
           path,
           parseThread,
@@ -380,7 +356,7 @@ describe('file import in a parse thread', () => {
         })
         results.push({
           summary: { ...summary, seconds: 0, rowsPerSecond: 0 },
-          records: await stored(source.id),
+          records: await storedRows(source.id),
         })
       }
       const [thread, here] = results
@@ -441,11 +417,11 @@ describe('file import in a parse thread', () => {
   })
 
   it('reports a header without the id column and a file that cannot be read as the reader in this thread does', async () => {
-    const source = await createSource(deps, admin, { name: 'errors', kind: 'file' })
+    const source = await newSource()
     const path = join(dir, 'short.csv')
     writeFileSync(path, 'a;b\n1;2\n')
     await expect(
-      importFile(deps, admin, {
+      run({
         source: source.name,
         path,
         parseThread: true,
@@ -456,7 +432,7 @@ describe('file import in a parse thread', () => {
       message: expect.stringMatching(/^short\.csv: idColumns: id column "c" is not in the header/),
     })
     await expect(
-      importFile(deps, admin, { source: source.name, path: join(dir, 'missing.csv'), parseThread: true }),
+      run({ source: source.name, path: join(dir, 'missing.csv'), parseThread: true }),
     ).rejects.toMatchObject({
       code: 'invalid_input',
       message: expect.stringMatching(/^missing\.csv: cannot be read/),

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { type Principal, requireAdmin } from '../../catalog/index.js'
@@ -9,7 +8,7 @@ import { loadSource } from '../sources.js'
 import type { FileRecord } from './file-records.js'
 import { type ImportFormat, type ImportOptions, resolveImportOptions } from './options.js'
 import { readFileRecordsInThread } from './parse-thread.js'
-import { type FileShape, readFileRecords } from './read-records.js'
+import { type FileShape, openFileStream, readFileRecords } from './read-records.js'
 import { storeFileRecords } from './store-records.js'
 
 /**
@@ -21,7 +20,6 @@ import { storeFileRecords } from './store-records.js'
 export const IMPORT_CHUNK_ROWS = 5000
 /** Parse errors a summary lists; the rest are only counted. */
 const FIRST_ERRORS = 10
-const READ_CHUNK_BYTES = 256 * 1024
 /**
  * Files at least this large are parsed in a thread of their own while this one stores: starting the
  * thread costs a few tens of milliseconds, a megabyte of CSV (about 9,000 rows) takes longer to parse.
@@ -162,7 +160,7 @@ async function inThread(input: ImportFileInput): Promise<boolean> {
 
 function openFile(path: string | undefined): AsyncIterable<Buffer> {
   if (path === undefined) throw FxmError.invalid('path', 'name a file or pass a stream')
-  return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
+  return openFileStream(path)
 }
 
 /** File-system errors become `invalid_input` naming the file; store errors pass as they are. */

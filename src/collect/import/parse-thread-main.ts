@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import {
   describeError,
@@ -6,9 +5,7 @@ import {
   type ParseThreadInput,
   type ParseThreadMessage,
 } from './parse-thread.js'
-import { readFileRecords } from './read-records.js'
-
-const READ_CHUNK_BYTES = 256 * 1024
+import { openFileStream, readFileRecords } from './read-records.js'
 
 /** The body of `readFileRecordsInThread`: reads the file, posts its chunks as they are taken. */
 async function main(): Promise<void> {
@@ -24,8 +21,7 @@ async function main(): Promise<void> {
     wake = null
   })
   try {
-    const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
-    const shape = await readFileRecords(stream, file, settings, chunkRows, async (records) => {
+    const shape = await readFileRecords(openFileStream(path), file, settings, chunkRows, async (records) => {
       while (unacked >= PARSE_AHEAD_CHUNKS) await new Promise<void>((resolve) => (wake = resolve))
       unacked++
       post({ type: 'chunk', records })

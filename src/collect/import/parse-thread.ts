@@ -51,11 +51,7 @@ export function readFileRecordsInThread(
     // Chunks are stored one after the other, in the order they were read.
     let stored = Promise.resolve()
     const after = (step: () => Promise<void> | void) => {
-      stored = stored.then(async () => {
-        if (!settled) await step()
-      })
-      stored.catch((error) => settle(() => reject(error)))
-      stored = stored.catch(() => {})
+      stored = stored.then(() => (settled ? undefined : step())).catch((error) => settle(() => reject(error)))
     }
     worker.on('message', (message: ParseThreadMessage) => {
       if (message.type === 'chunk')

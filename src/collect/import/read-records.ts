@@ -1,9 +1,17 @@
+import { createReadStream } from 'node:fs'
 import { FxmError } from '../../core/index.js'
 import { CsvReader, type FileRow } from './csv-reader.js'
 import { textDecoding } from './decode.js'
 import { csvShape, type FileRecord, FileRecords, jsonShape, type RowShape } from './file-records.js'
 import { JsonlReader, type JsonRow } from './jsonl-reader.js'
 import type { ResolvedImportOptions } from './options.js'
+
+const READ_CHUNK_BYTES = 256 * 1024
+
+/** The bytes of a file on disk, in 256 KB reads, as `readFileRecords` takes them. */
+export function openFileStream(path: string): AsyncIterable<Buffer> {
+  return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES })
+}
 
 /** What reading a file found out about it. */
 export interface FileShape {
@@ -20,7 +28,7 @@ export interface FileShape {
  * A header that cannot be read, or lacks an id column, is an `invalid_input` error.
  *
  * @example
- * const shape = await readFileRecords(createReadStream('orders.csv'), 'orders.csv', settings, 5000, store)
+ * const shape = await readFileRecords(openFileStream('orders.csv'), 'orders.csv', settings, 5000, store)
  */
 export async function readFileRecords(
   stream: AsyncIterable<Buffer | string>,
