@@ -503,6 +503,34 @@ describe.each(ENGINES)('loyalty from facts, over HTTP and under concurrency on %
     expect(await earned(programs.contact, contact.id)).toBe(250)
   })
 
+  it('earns from as many batches in one run as their order lines allow, and the same either way', async () => {
+    const program = await createProgram(w.deps, w.a.as.admin, { name: 'Gewogen' })
+    await createRule(w.deps, w.a.as.admin, program.id, {
+      name: '1 point per EUR',
+      definition: { earn: { kind: 'per_currency', points: 1 } },
+    })
+    const line = { ...tierFactEvents()[6], time: '2026-06-04T10:00:00Z' }
+    // Three batches of 2, 3 and 1 order lines.
+    for (const [batch, size] of [2, 3, 1].entries()) {
+      await w.ingest(
+        w.a,
+        erp,
+        Array.from({ length: size }, (_, i) => ({
+          ...line,
+          id: `weigh-${batch}-${i}`,
+          orderRef: `O-weigh-${batch}`,
+          netAmount: 10,
+        })),
+      )
+    }
+    // Up to 4 lines a run (each batch weighs its lines and one): the first two batches, then the third.
+    expect(await runLoyaltyOnce(w.deps, { maxLines: 4 })).toBe(2)
+    expect(await memberBalance(w.deps, w.a.as.admin, program.id, id('K-3'))).toMatchObject({ earned: 50 })
+    expect(await runLoyaltyOnce(w.deps, { maxLines: 4 })).toBe(1)
+    expect(await runLoyaltyOnce(w.deps, { maxLines: 4 })).toBe(0)
+    expect(await memberBalance(w.deps, w.a.as.admin, program.id, id('K-3'))).toMatchObject({ earned: 60 })
+  })
+
   it('takes back a return from the points its order earned in the same batch, where rules have no caps', async () => {
     // Earns of rules without caps go in together at the end of the batch; the return must see them.
     const program = await createProgram(w.deps, w.a.as.admin, { name: 'Ohne Deckel' })

@@ -240,6 +240,49 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect(await outboxLag(store)).toEqual([{ consumer: 'b-only', behind: 0 }])
   })
 
+  it('hands on events up to a weight, at least one, and stops the cursor after the last', async () => {
+    const { store } = t
+    // Weights 3, 1, 5, 9, 1, 1 as `b` events, with `a` events between them.
+    await store.transaction((trx) =>
+      appendEvents(
+        trx,
+        clock,
+        [
+          ['b', 3],
+          ['a', 0],
+          ['b', 1],
+          ['b', 5],
+          ['a', 0],
+          ['b', 9],
+          ['b', 1],
+          ['a', 0],
+          ['b', 1],
+        ].map(([type, w], i) => ({ tenantId: 't', type: String(type), payload: { n: i + 1, w } })),
+      ),
+    )
+    const calls: number[][] = []
+    const run = () =>
+      consumeOutbox(
+        store,
+        'weighed',
+        clock,
+        async (events) => void calls.push(events.map((e) => Number(e.payload.n))),
+        { types: ['b'], batchSize: 10, weigh: (e) => Number(e.payload.w), maxWeight: 6 },
+      )
+    // 3 + 1 + 5 reaches 6 with the third: the cursor stops there, before the `a` after it.
+    expect(await run()).toBe(4)
+    expect(calls).toEqual([[1, 3, 4]])
+    // 9 alone is over the weight: one event, never none.
+    expect(await run()).toBe(2)
+    expect(calls.at(-1)).toEqual([6])
+    // The rest stays under it: all of it, and the `a` between.
+    expect(await run()).toBe(3)
+    expect(calls.at(-1)).toEqual([7, 9])
+    expect(await run()).toBe(0)
+    expect(calls.flat()).toEqual([1, 3, 4, 6, 7, 9])
+    expect(await outboxLag(store)).toEqual([{ consumer: 'weighed', behind: 0 }])
+  })
+
   it('delivers events a handler appends in its own transaction on a later round', async () => {
     const { store } = t
     await store.transaction((trx) =>

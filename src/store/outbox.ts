@@ -98,6 +98,15 @@ export interface ConsumeOptions<P = never> {
    * preparation (reading and mapping a batch of raw records, for harmonize).
    */
   prepare?: (events: DomainEvent[]) => Promise<P>
+  /**
+   * How much work an event is (for example the order lines of a harmonized batch): a run hands on
+   * events until their weights add up to `maxWeight`, and always at least one. Events of very
+   * different sizes then make transactions of about the same length, where a fixed `batchSize`
+   * had to be small enough for the largest.
+   */
+  weigh?: (event: DomainEvent) => number
+  /** The weight a run stops at (see `weigh`); without `weigh`, ignored. */
+  maxWeight?: number
 }
 
 /** Events of other types a consumer with `types` passes over at most in one run. */
@@ -236,7 +245,24 @@ async function nextEvents(
       occurredAt: r.occurred_at,
     }
   })
-  return { events, passed, last }
+  const kept = withinWeight(events, options)
+  if (kept === events.length) return { events, passed, last }
+  // The cursor stops at the last event handed on; what follows it comes in the next run.
+  const lastSeq = Number(events[kept - 1]!.seq)
+  const at = scanned.findIndex((r) => Number(r.seq) === lastSeq)
+  return { events: events.slice(0, kept), passed: at + 1, last: scanned[at] }
+}
+
+/** How many of `events` fit `options.maxWeight` (at least one). */
+function withinWeight(events: DomainEvent[], options: ConsumeOptions<unknown>): number {
+  const { weigh, maxWeight } = options
+  if (!weigh || maxWeight === undefined) return events.length
+  let total = 0
+  for (let i = 0; i < events.length; i++) {
+    total += weigh(events[i]!)
+    if (total >= maxWeight) return i + 1
+  }
+  return events.length
 }
 
 /**
