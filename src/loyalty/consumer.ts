@@ -12,8 +12,8 @@ export const LOYALTY_BATCH = 50
  * Order lines one run earns from, about (a run takes events until their lines reach this, and
  * always one): a transaction of a few hundred milliseconds, whatever the size of the batches. Every
  * earn adds to the member-ordered indexes of lots and journals at a page of its own; the more earns
- * one transaction writes, the more of them share a page that is written once. One line a run
- * instead of this many made catching up with the demo's 115,000 lines about a sixth slower.
+ * one transaction writes, the more of them share a page that is written once: catching up with the
+ * demo's 117,000 earns took 15 s this way and 20 s one batch a run.
  */
 export const LOYALTY_LINES_PER_RUN = 2000
 

@@ -85,4 +85,29 @@ describe('the outbox consumer loop', () => {
     expect(runs.downstream - before).toBeGreaterThan(5)
     await loop.stop()
   })
+
+  it('tells a consumer whether one before it in the round passed events', async () => {
+    let backlog = 3
+    const rounds: boolean[] = []
+    const upstream: OutboxConsumer = {
+      name: 'upstream',
+      runOnce: async () => {
+        const passed = Math.min(backlog, 1)
+        backlog -= passed
+        return passed
+      },
+    }
+    const downstream: OutboxConsumer = {
+      name: 'downstream',
+      runOnce: async ({ upstreamBusy }) => {
+        rounds.push(upstreamBusy)
+        return 0
+      },
+    }
+    const loop = startConsumerLoop(quietStore, silentLogger(), [upstream, downstream], 10)
+    while (rounds.length < 6) await sleep(5)
+    await loop.stop()
+    // Three rounds with an upstream event each, then idle polls.
+    expect(rounds.slice(0, 6)).toEqual([true, true, true, false, false, false])
+  })
 })

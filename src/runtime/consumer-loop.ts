@@ -1,10 +1,20 @@
 import type { Logger } from '../core/index.js'
 import type { Store } from '../store/index.js'
 
+/** What the loop tells a consumer about the round it runs in. */
+export interface ConsumerRound {
+  /**
+   * A consumer before this one passed events in this round: data is still flowing in. A consumer
+   * that can take a small or a big step takes the small one then, so the figures upstream settle
+   * first, and the big one once it alone is behind.
+   */
+  upstreamBusy: boolean
+}
+
 /** A consumer of the outbox: handles the next events and says how many it passed (0 = caught up). */
 export interface OutboxConsumer {
   name: string
-  runOnce(): Promise<number>
+  runOnce(round: ConsumerRound): Promise<number>
   /**
    * Lets events gather this long after a run that caught up before running again, so the work
    * comes in bigger transactions (the rollups write each page once for many facts instead of once
@@ -56,8 +66,9 @@ export function startConsumerLoop(
     while (!stopped) {
       let busy = false
       let sleepMs = pollIntervalMs
-      // Whether a consumer earlier in this round is behind.
+      // Whether a consumer earlier in this round is behind, or passed any events.
       let upstreamBehind = false
+      let upstreamBusy = false
       for (const consumer of consumers) {
         try {
           const settle = consumer.settleMs ?? 0
@@ -68,8 +79,8 @@ export function startConsumerLoop(
           }
           if (upstreamBehind && Date.now() - (lastRun.get(consumer.name) ?? 0) < upstreamFirstMs) continue
           lastRun.set(consumer.name, Date.now())
-          const passed = await consumer.runOnce()
-          if (passed > 0) busy = true
+          const passed = await consumer.runOnce({ upstreamBusy })
+          if (passed > 0) busy = upstreamBusy = true
           const full = passed >= (consumer.batchSize ?? Number.POSITIVE_INFINITY)
           if (full) upstreamBehind = true
           if (settle > 0 && !full) notBefore.set(consumer.name, Date.now() + settle)
