@@ -49,8 +49,9 @@ describe('the outbox consumer loop', () => {
     await loop.stop()
   })
 
-  it('lets the consumers after one that is behind wait, but never longer than the bound', async () => {
-    let backlog = 2000
+  it('lets the consumers after one that has work wait, but never longer than the bound', async () => {
+    // One event a run of ten it could take: it keeps up, but data keeps coming.
+    let backlog = 200
     const runs = { upstream: 0, downstream: 0 }
     const upstream: OutboxConsumer = {
       name: 'upstream',
@@ -58,7 +59,7 @@ describe('the outbox consumer loop', () => {
       runOnce: async () => {
         runs.upstream++
         await sleep(2)
-        const passed = Math.min(backlog, 10)
+        const passed = Math.min(backlog, 1)
         backlog -= passed
         return passed
       },
@@ -75,7 +76,8 @@ describe('the outbox consumer loop', () => {
     while (backlog > 0 && Date.now() - since < 5000) await sleep(5)
     const behindFor = Date.now() - since
     expect(backlog).toBe(0)
-    // 200 runs of the upstream consumer; the downstream one ran once per 100 ms meanwhile.
+    // 200 runs of the upstream consumer; the downstream one ran once per 100 ms meanwhile, not
+    // after each of them.
     expect(runs.upstream).toBeGreaterThanOrEqual(200)
     expect(runs.downstream).toBeGreaterThanOrEqual(Math.floor(behindFor / 100) - 1)
     expect(runs.downstream).toBeLessThanOrEqual(Math.ceil(behindFor / 100) + 1)
@@ -84,30 +86,5 @@ describe('the outbox consumer loop', () => {
     await sleep(200)
     expect(runs.downstream - before).toBeGreaterThan(5)
     await loop.stop()
-  })
-
-  it('tells a consumer whether one before it in the round passed events', async () => {
-    let backlog = 3
-    const rounds: boolean[] = []
-    const upstream: OutboxConsumer = {
-      name: 'upstream',
-      runOnce: async () => {
-        const passed = Math.min(backlog, 1)
-        backlog -= passed
-        return passed
-      },
-    }
-    const downstream: OutboxConsumer = {
-      name: 'downstream',
-      runOnce: async ({ upstreamBusy }) => {
-        rounds.push(upstreamBusy)
-        return 0
-      },
-    }
-    const loop = startConsumerLoop(quietStore, silentLogger(), [upstream, downstream], 10)
-    while (rounds.length < 6) await sleep(5)
-    await loop.stop()
-    // Three rounds with an upstream event each, then idle polls.
-    expect(rounds.slice(0, 6)).toEqual([true, true, true, false, false, false])
   })
 })

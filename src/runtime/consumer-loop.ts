@@ -1,20 +1,10 @@
 import type { Logger } from '../core/index.js'
 import type { Store } from '../store/index.js'
 
-/** What the loop tells a consumer about the round it runs in. */
-export interface ConsumerRound {
-  /**
-   * A consumer before this one passed events in this round: data is still flowing in. A consumer
-   * that can take a small or a big step takes the small one then, so the figures upstream settle
-   * first, and the big one once it alone is behind.
-   */
-  upstreamBusy: boolean
-}
-
 /** A consumer of the outbox: handles the next events and says how many it passed (0 = caught up). */
 export interface OutboxConsumer {
   name: string
-  runOnce(round: ConsumerRound): Promise<number>
+  runOnce(): Promise<number>
   /**
    * Lets events gather this long after a run that caught up before running again, so the work
    * comes in bigger transactions (the rollups write each page once for many facts instead of once
@@ -26,18 +16,19 @@ export interface OutboxConsumer {
 }
 
 /**
- * How long a consumer may be passed over while one before it in the list is behind. Consumers are
- * listed in the order data flows through them, so after a large import harmonize turns it into
- * facts first and the later consumers follow in bigger steps, instead of every consumer taking a
- * turn after every batch; none waits longer than this.
+ * How long a consumer may be passed over while one before it in the list still has work. Consumers
+ * are listed in the order data flows through them, so while data comes in (an import, the demo
+ * load) harmonize turns it into facts first and the later consumers follow in bigger steps, instead
+ * of every consumer taking a turn after every batch; none waits longer than this.
  */
 export const UPSTREAM_FIRST_MS = 5000
 
 /**
  * Keeps outbox consumers caught up: each drains its events, then sleeps until the poll interval
  * passes or a commit anywhere signals `fxm_outbox`; a consumer with `settleMs` runs at most that
- * often while it keeps up. While a consumer is behind (its run passed a full `batchSize`), the
- * consumers after it run at most every `upstreamFirstMs`. A failing consumer logs and
+ * often while it keeps up. While a consumer has work (its run in this round passed events), the
+ * consumers after it run at most every `upstreamFirstMs`: in a round where it passed none, they
+ * run at once. A failing consumer logs and
  * retries after the interval; its cursor did not move, so nothing is lost or skipped.
  *
  * @example
@@ -66,8 +57,7 @@ export function startConsumerLoop(
     while (!stopped) {
       let busy = false
       let sleepMs = pollIntervalMs
-      // Whether a consumer earlier in this round is behind, or passed any events.
-      let upstreamBehind = false
+      // Whether a consumer earlier in this round passed events.
       let upstreamBusy = false
       for (const consumer of consumers) {
         try {
@@ -77,12 +67,11 @@ export function startConsumerLoop(
             sleepMs = Math.min(sleepMs, wait)
             continue
           }
-          if (upstreamBehind && Date.now() - (lastRun.get(consumer.name) ?? 0) < upstreamFirstMs) continue
+          if (upstreamBusy && Date.now() - (lastRun.get(consumer.name) ?? 0) < upstreamFirstMs) continue
           lastRun.set(consumer.name, Date.now())
-          const passed = await consumer.runOnce({ upstreamBusy })
+          const passed = await consumer.runOnce()
           if (passed > 0) busy = upstreamBusy = true
           const full = passed >= (consumer.batchSize ?? Number.POSITIVE_INFINITY)
-          if (full) upstreamBehind = true
           if (settle > 0 && !full) notBefore.set(consumer.name, Date.now() + settle)
         } catch (error) {
           logger.error(

@@ -109,13 +109,7 @@ export function outboxConsumers(fxm: Fxm): OutboxConsumer[] {
       settleMs: METRICS_SETTLE_MS,
       batchSize: METRICS_BATCH,
     },
-    {
-      name: 'loyalty',
-      // While harmonize and the rollups still have work, one batch a run, so they finish first;
-      // alone, up to `LOYALTY_LINES_PER_RUN` order lines a run.
-      runOnce: ({ upstreamBusy }) => runLoyaltyOnce(deps, upstreamBusy ? { maxLines: 1 } : {}),
-      batchSize: LOYALTY_BATCH,
-    },
+    { name: 'loyalty', runOnce: () => runLoyaltyOnce(deps), batchSize: LOYALTY_BATCH },
     { name: 'campaigns', runOnce: () => runCampaignsOnce(deps), batchSize: CAMPAIGNS_BATCH },
   ]
   if (fxm.config.consumers === 'all') return all
