@@ -87,32 +87,98 @@ export async function lookupAliases(
   tenantId: string,
   keys: AliasKey[],
   productGroups?: Map<string, string | null>,
+  cache?: AliasCache,
 ): Promise<Map<string, string>> {
+  const found = new Map<string, string>()
+  const known = cache ? await cache.aliasesOf(db, tenantId) : undefined
   const groups = new Map<string, AliasKey[]>()
   for (const key of keys) {
+    const hit = known?.get(aliasKeyOf(key))
+    if (hit && (key.entityType !== 'product' || !productGroups || hit.productGroupId !== undefined)) {
+      found.set(aliasKeyOf(key), hit.entityId)
+      if (productGroups && key.entityType === 'product')
+        productGroups.set(hit.entityId, hit.productGroupId ?? null)
+      continue
+    }
     const group = `${key.entityType}\u0001${key.system}`
     const list = groups.get(group)
     if (list) list.push(key)
     else groups.set(group, [key])
   }
-  const found = new Map<string, string>()
   for (const [first, ...rest] of groups.values()) {
     if (!first) continue
     const ids = [first, ...rest].map((k) => k.externalId)
     const filter = sql`system = ${first.system} and entity_type = ${first.entityType}`
-    const rows =
-      first.entityType === 'product' && productGroups
-        ? await productAliases(db, tenantId, first.system, ids)
-        : await selectIn(db, 'aliases', tenantId, 'external_id', ids, filter, ['external_id', 'entity_id'])
+    const withGroups = first.entityType === 'product' && productGroups !== undefined
+    const rows = withGroups
+      ? await productAliases(db, tenantId, first.system, ids)
+      : await selectIn(db, 'aliases', tenantId, 'external_id', ids, filter, ['external_id', 'entity_id'])
     for (const r of rows) {
-      found.set(aliasKeyOf({ ...first, externalId: String(r.external_id) }), String(r.entity_id))
-      if (productGroups && 'product_group_id' in r) {
-        productGroups.set(String(r.entity_id), (r.product_group_id as string | null) ?? null)
-      }
+      const key = aliasKeyOf({ ...first, externalId: String(r.external_id) })
+      const entityId = String(r.entity_id)
+      found.set(key, entityId)
+      const productGroupId = withGroups ? ((r.product_group_id as string | null) ?? null) : undefined
+      if (productGroupId !== undefined) productGroups?.set(entityId, productGroupId)
+      known?.set(key, { entityId, productGroupId })
     }
   }
   return found
 }
+
+/** An alias as `AliasCache` keeps it: the entity, and for a product looked up with its group, the group. */
+export interface CachedAlias {
+  entityId: string
+  productGroupId?: string | null | undefined
+}
+
+/**
+ * The aliases one harmonize worker has looked up, by tenant, kept as long as the tenant's identity
+ * version stands still: triggers move it with every change of an alias (created, re-pointed by a
+ * merge, deleted) and of a product's group, whoever writes it, so a look-up answers from here
+ * exactly what the database would answer. SQLite only (the version is read inside the write
+ * transaction, and no other writer can run beside it; PostgreSQL has no version table, see the
+ * catalog migrations). Only aliases that exist are kept, at most
+ * `MAX_PER_TENANT` per tenant. A transaction that looked up aliases and rolled back must `clear()`
+ * it: what it saw of its own writes is gone.
+ *
+ * @example
+ * const cache = new AliasCache()
+ * await lookupAliases(trx, tenantId, keys, groups, cache)
+ */
+export class AliasCache {
+  static readonly MAX_PER_TENANT = 200_000
+  readonly #tenants = new Map<string, { version: number; aliases: Map<string, CachedAlias> }>()
+
+  /** The tenant's kept aliases as of its version now (read in `db`), emptied when it moved. */
+  async aliasesOf(db: IdentityDb, tenantId: string): Promise<Map<string, CachedAlias>> {
+    const { rows } = await sql<{ version: number }>`select version from identity_versions
+      where tenant_id = ${tenantId}`.execute(cat(db))
+    const version = Number(rows[0]?.version ?? 0)
+    const kept = this.#tenants.get(tenantId)
+    if (kept && kept.version === version && kept.aliases.size < AliasCache.MAX_PER_TENANT) return kept.aliases
+    const fresh = { version, aliases: new Map<string, CachedAlias>() }
+    this.#tenants.set(tenantId, fresh)
+    return fresh.aliases
+  }
+
+  /** Forgets every tenant's aliases. */
+  clear(): void {
+    this.#tenants.clear()
+  }
+}
+
+/** The alias cache of harmonize on this store's database: one per store on SQLite, none on PostgreSQL. */
+export function aliasCacheOf(store: { caps: { concurrentWriters: boolean } }): AliasCache | undefined {
+  if (store.caps.concurrentWriters) return undefined
+  let cache = aliasCaches.get(store)
+  if (!cache) {
+    cache = new AliasCache()
+    aliasCaches.set(store, cache)
+  }
+  return cache
+}
+
+const aliasCaches = new WeakMap<object, AliasCache>()
 
 // Product aliases with the product's group: facts need both, one query instead of two.
 async function productAliases(db: IdentityDb, tenantId: string, system: string, ids: string[]) {

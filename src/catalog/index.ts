@@ -80,8 +80,11 @@ export {
 } from './contacts.js'
 export {
   type AccountMergeCounts,
+  AliasCache,
   type AliasKey,
+  aliasCacheOf,
   aliasKeyOf,
+  type CachedAlias,
   createEntities,
   type EntityFields,
   type EntitySnapshot,

@@ -265,4 +265,34 @@ export const catalogMigrations: FxmMigration[] = [
         .execute()
     },
   },
+  {
+    // SQLite: a counter per tenant that every change of an alias, and of a product's group, moves
+    // (triggers, so no writer can forget it). Harmonize keeps the aliases it has looked up while
+    // the counter stands still (`AliasCache`). PostgreSQL has no cache (its writers run side by
+    // side, and a snapshot can be older than the counter), so no counter.
+    name: '20261212_17_catalog_identity_versions',
+    async up(db, caps) {
+      if (caps.concurrentWriters) return
+      await sql`create table identity_versions (
+        tenant_id text not null primary key, version integer not null
+      ) without rowid`.execute(db)
+      // No `or ignore` in the trigger: the conflict clause of the statement that fires it (an
+      // alias upsert) would override it.
+      const bump = (tenant: string) =>
+        sql.raw(`
+        insert into identity_versions (tenant_id, version) select ${tenant}, 0
+          where not exists (select 1 from identity_versions where tenant_id = ${tenant});
+        update identity_versions set version = version + 1 where tenant_id = ${tenant};`)
+      for (const [name, event, row] of [
+        ['aliases_inserted', 'insert on aliases', 'new'],
+        ['aliases_updated', 'update on aliases', 'old'],
+        ['aliases_deleted', 'delete on aliases', 'old'],
+        ['products_regrouped', 'update of product_group_id on products', 'old'],
+        ['products_deleted', 'delete on products', 'old'],
+      ] as const) {
+        await sql`create trigger ${sql.raw(`identity_version_${name}`)} after ${sql.raw(event)}
+          begin ${bump(`${row}.tenant_id`)} end`.execute(db)
+      }
+    },
+  },
 ]

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util'
+import { type AliasCache, aliasCacheOf } from '../catalog/index.js'
 import { BATCH_RECEIVED } from '../collect/index.js'
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
 import type { HarmonizeIo, HarmonizeSource, MappingResult, RawRecord, RecordMapper } from './io.js'
@@ -28,19 +29,26 @@ export async function runHarmonizeOnce(
   io: HarmonizeIo,
   options: { batchSize?: number } = {},
 ): Promise<number> {
-  return consumeOutbox(
-    deps.store,
-    HARMONIZE_CONSUMER,
-    deps.clock,
-    async (events, trx, prepared: PreparedBatch[] | undefined) => {
-      await harmonizeConsumer(trx, deps, io, events, prepared)
-    },
-    {
-      types: [BATCH_RECEIVED],
-      batchSize: options.batchSize ?? HARMONIZE_BATCH,
-      prepare: (events) => prepareBatches(deps.store.db, io, events),
-    },
-  )
+  const aliasCache = aliasCacheOf(deps.store)
+  try {
+    return await consumeOutbox(
+      deps.store,
+      HARMONIZE_CONSUMER,
+      deps.clock,
+      async (events, trx, prepared: PreparedBatch[] | undefined) => {
+        await harmonizeConsumer(trx, deps, io, events, prepared, aliasCache)
+      },
+      {
+        types: [BATCH_RECEIVED],
+        batchSize: options.batchSize ?? HARMONIZE_BATCH,
+        prepare: (events) => prepareBatches(deps.store.db, io, events),
+      },
+    )
+  } catch (error) {
+    // The transaction rolled back: aliases it saw of its own writes are gone.
+    aliasCache?.clear()
+    throw error
+  }
 }
 
 /** A batch read and mapped ahead of its transaction, with what its mapping depended on. */
@@ -89,6 +97,7 @@ export async function harmonizeConsumer(
   io: HarmonizeIo,
   events: DomainEvent[],
   prepared: PreparedBatch[] = [],
+  aliasCache?: AliasCache,
 ): Promise<HarmonizeResult[]> {
   const ahead = new Map(prepared.map((p) => [p.event.id, p]))
   const results: HarmonizeResult[] = []
@@ -107,13 +116,16 @@ export async function harmonizeConsumer(
           ...harmonizeInput(event.tenantId, source, ready.records, batchId),
           map: ready.map,
           mapped: ready.mapped,
+          aliasCache,
         }),
       )
       continue
     }
     const batch = await io.records.readBatch(trx, event.tenantId, batchId)
     if (!batch) continue
-    results.push(await harmonizeRaw(trx, deps, io, event.tenantId, source, batch.records, batchId))
+    results.push(
+      await harmonizeRaw(trx, deps, io, event.tenantId, source, batch.records, batchId, aliasCache),
+    )
   }
   return results
 }
@@ -146,12 +158,14 @@ export async function harmonizeRaw(
   source: HarmonizeSource,
   records: RawRecord[],
   batchId?: string,
+  aliasCache?: AliasCache,
 ): Promise<HarmonizeResult> {
   const { map, validateMapped } = await mapperFor(trx, io, tenantId, source)
   return harmonizeRecords(trx, deps, {
     ...harmonizeInput(tenantId, source, records, batchId),
     map: withFileLines(map, records),
     validateMapped,
+    aliasCache,
   })
 }
 

@@ -1,4 +1,5 @@
 import {
+  type AliasCache,
   type AliasKey,
   type IdentityDb,
   type IdentityEntityType,
@@ -28,6 +29,8 @@ export interface IdentityInput {
   junk: Set<string>
   /** The mapped records of the batch by their index; records that already failed are absent. */
   records: Map<number, MappedRecord>
+  /** Aliases looked up before (see `HarmonizeInput.aliasCache`). */
+  aliasCache?: AliasCache | undefined
 }
 
 /** The outcome of resolving a batch: who failed, and the FXM id of every other reference. */
@@ -71,7 +74,7 @@ export async function resolveIdentities(
     }
   }
   const groups = new Map<string, string | null>()
-  const found = await lookup(db, tenantId, system, live(), groups)
+  const found = await lookup(db, tenantId, system, live(), groups, input.aliasCache)
   applyPolicy(live, found, input.policy, system, fail)
 
   const stats = { created: 0, updated: 0 }
@@ -103,6 +106,7 @@ async function lookup(
   system: string,
   uses: RefUse[],
   groups: Map<string, string | null>,
+  cache: AliasCache | undefined,
 ): Promise<Map<string, string>> {
   const keys = new Map<string, AliasKey>()
   const fxm = new Map<IdentityEntityType, RefUse[]>()
@@ -112,7 +116,7 @@ async function lookup(
     else if (fxm.has(u.type)) fxm.get(u.type)?.push(u)
     else fxm.set(u.type, [u])
   }
-  const found = await lookupAliases(db, tenantId, [...keys.values()], groups)
+  const found = await lookupAliases(db, tenantId, [...keys.values()], groups, cache)
   for (const [type, named] of fxm) {
     const existing = await loadEntities(
       db,

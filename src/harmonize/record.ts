@@ -1,4 +1,4 @@
-import { tenantTimeZone } from '../catalog/index.js'
+import { type AliasCache, tenantTimeZone } from '../catalog/index.js'
 import { type Clock, type FieldIssue, ulid } from '../core/index.js'
 import { appendEvents } from '../store/index.js'
 import {
@@ -51,6 +51,11 @@ export interface HarmonizeInput {
   batchId?: string
   /** Check mapped records against the canonical schemas; default true (native mapping is valid by construction). */
   validateMapped?: boolean
+  /**
+   * Aliases looked up before, kept while no alias changed (`aliasCacheOf`): the outbox consumer's,
+   * on SQLite. A caller that passes one clears it when the transaction fails.
+   */
+  aliasCache?: AliasCache | undefined
   /**
    * What `mapRecords` gave for these records with this `map`, when they were mapped beforehand
    * (outside the write transaction); mapped here otherwise.
@@ -109,6 +114,7 @@ export async function harmonizeRecords(
     policy: source.unknownRefPolicy ?? 'create',
     junk: junkSet(source.junkIds),
     records: mapped,
+    aliasCache: input.aliasCache,
   })
   for (const [i, failure] of identities.failures) failures.set(i, failure)
 
