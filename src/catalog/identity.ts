@@ -93,9 +93,10 @@ export async function lookupAliases(
   const known = cache ? await cache.aliasesOf(db, tenantId) : undefined
   const groups = new Map<string, AliasKey[]>()
   for (const key of keys) {
-    const hit = known?.get(aliasKeyOf(key))
+    const k = aliasKeyOf(key)
+    const hit = known?.get(k)
     if (hit && (key.entityType !== 'product' || !productGroups || hit.productGroupId !== undefined)) {
-      found.set(aliasKeyOf(key), hit.entityId)
+      found.set(k, hit.entityId)
       if (productGroups && key.entityType === 'product')
         productGroups.set(hit.entityId, hit.productGroupId ?? null)
       continue

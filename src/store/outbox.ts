@@ -130,7 +130,8 @@ interface NextEvents {
  * the cursor in the same transaction as the handler's writes: what the handler wrote and the cursor
  * move commit together, so each event is handled once even across crashes. Consumers of the same
  * name in several processes take turns (the cursor row is locked). Returns the events passed, its
- * own and others (0 when caught up); it is `batchSize` or more when the handler got a full batch.
+ * own and others (0 when caught up); it is `batchSize` or more when the handler got a full batch
+ * (a run cut short by `maxWeight` passes fewer).
  *
  * On PostgreSQL, sequence numbers are taken before commit, so a later number can commit first. A
  * reader therefore only passes events of transactions older than every transaction of this database
