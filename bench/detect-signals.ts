@@ -23,15 +23,15 @@ const ROWS_PER_INSERT = 500
  * A full detector pass (interest without purchase, fading partners, supplier deficiencies) over
  * one tenant of `rows` accounts that each buy and browse 6 of 60 product groups: 38 weeks of daily
  * rollups (about 180 rows per account, as dense as the demo world's), 40 suppliers' deliveries over 455 days and complaints.
- * Baseline: the largest read of a pass (test and baseline sums per account and group) as one plain
- * query through the driver.
+ * Baseline: the largest read of a pass (test and baseline sums per account and group) as plain
+ * queries through the driver, one per measure as the detector reads them.
  */
 export const detectSignalsBenchmark: Benchmark = {
   name: 'detect-signals',
   description:
     'One detector pass over a tenant (all four detectors, their reads, verdicts and the signal writes in one ' +
     'transaction), as `detectSignals` runs it hourly. Raw driver: its largest read (window sums per account ' +
-    'and group) as one plain query.',
+    'and group) as plain queries, one per measure.',
   unit: 'accounts/s',
   rows: { full: 10_000, quick: 1_000 },
   settings: {
@@ -66,13 +66,17 @@ function rawScan(store: Store, tenantId: string): TimedPath {
     baseline: true,
     reset: async () => {},
     run: async () => {
-      const result = await sql`select account_id, dim_value, metric,
-          sum(case when day >= ${TEST_FROM} then value else 0 end) as test,
-          sum(case when day < ${TEST_FROM} then value else 0 end) as baseline
-        from metric_daily where tenant_id = ${tenantId} and metric in ('order_lines', 'searches', 'product_views')
-          and dim = 'product_group' and day >= ${BASELINE_FROM} and day < ${AS_OF}
-        group by metric, dim_value, account_id`.execute(store.db)
-      rows = result.rows.length
+      // One read per measure, as the detector reads them: on SQLite each has an index of its own.
+      rows = 0
+      for (const metric of ['order_lines', 'searches', 'product_views']) {
+        const result = await sql`select account_id, dim_value, metric,
+            sum(case when day >= ${TEST_FROM} then value else 0 end) as test,
+            sum(case when day < ${TEST_FROM} then value else 0 end) as baseline
+          from metric_daily where tenant_id = ${tenantId} and metric = ${metric}
+            and dim = 'product_group' and day >= ${BASELINE_FROM} and day < ${AS_OF}
+          group by metric, dim_value, account_id`.execute(store.db)
+        rows += result.rows.length
+      }
     },
     verify: async () => {
       if (rows === 0) throw new Error('the raw scan read nothing')

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestStore, ENGINES, type TestStore } from '../../test/support/engines.js'
 import { catalogMigrations } from '../catalog/index.js'
@@ -300,6 +301,42 @@ describe.each(ENGINES)('metrics rollups on %s', (engine) => {
       await sums({ all: true }, '2026-03-01', '2026-03-31', '', 'none'),
     )
   })
+
+  it.runIf(engine === 'sqlite')(
+    'reads across accounts from the index that holds the values asked for, bound or written out',
+    async () => {
+      const a = w.a.tenant.id
+      // What SQLite reads for one measure of every account over a window, with `dim` and `metric`
+      // bound as the readers bind them.
+      const plan = async (metric: string, dim: string) => {
+        const { rows } = await sql<{ detail: string }>`explain query plan
+          select account_id, dim_value, sum(value) from metric_daily
+          where tenant_id = ${a} and metric = ${metric} and dim = ${dim}
+            and day >= ${'2026-01-01'} and day <= ${'2026-12-31'}
+          group by account_id, dim_value`.execute(t.store.db)
+        return rows.map((r) => r.detail).join(' | ')
+      }
+      expect(await plan('revenue', '')).toContain('COVERING INDEX metric_daily_by_day ')
+      // The interest detector's measures by product group have an index each.
+      for (const metric of ['order_lines', 'searches', 'product_views'])
+        expect(await plan(metric, 'product_group')).toContain(
+          `COVERING INDEX metric_daily_by_group_${metric} `,
+        )
+      // Other measures by product group are not indexed by day: the table's day range is read.
+      expect(await plan('revenue', 'product_group')).toContain('USING PRIMARY KEY')
+      const indexes = await sql<{ name: string; sql: string }>`select name, sql from sqlite_master
+        where type = 'index' and tbl_name = 'metric_daily' and sql is not null order by name`.execute(
+        t.store.db,
+      )
+      expect(indexes.rows.map((r) => r.name)).toEqual([
+        'metric_daily_by_day',
+        'metric_daily_by_group_order_lines',
+        'metric_daily_by_group_product_views',
+        'metric_daily_by_group_searches',
+        'metric_daily_totals',
+      ])
+    },
+  )
 
   it('refuses bad settings naming the field, and rebuilds only for administrators', async () => {
     await expect(writeMeasureSettings(w.deps, w.a.system, { onTimeToleranceDays: -1 })).rejects.toThrow(

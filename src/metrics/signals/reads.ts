@@ -15,6 +15,8 @@ import { signalsDb } from './schema.js'
  * own; facts come through harmonize's readers, names through the catalog.
  */
 
+// SQLite indexes these three by product group and day across accounts (migration
+// `20261212_18_metrics_by_day_partial`); a change here needs an index there.
 const INTEREST_MEASURES = ['order_lines', 'searches', 'product_views']
 
 /** One measure of the daily rollups in one dimension (`''` for totals). */
@@ -95,7 +97,8 @@ export async function readInterestSums(
 
 /**
  * One measure's test and baseline sums per account and product group, read as one range of the
- * by-day index (measure, dimension, day, ...) across every group and account. Optionally only
+ * by-day index (measure, dimension, day, ...) across every group and account (on SQLite the
+ * measure's own index by product group). Optionally only
  * groups with at least `minBaseline` in the baseline (totals always), or only some accounts.
  */
 function windowSums(
