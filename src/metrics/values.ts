@@ -120,8 +120,8 @@ export async function sumMeasures(
   // from the primary key: on SQLite (day first) it seeks each day of the window for each account, up
   // to MAX_ACCOUNT_DAY_SEEKS; more accounts, or a subquery of them, read the by-day index, which
   // holds every account's values of the window (on SQLite the account totals and the interest
-  // detector's measures by product group; other product-group values come from the table's days). On PostgreSQL (account first) each account's window
-  // is one range of the key.
+  // detector's measures by product group; other product-group values come from the table's days).
+  // On PostgreSQL (account first) each account's window is one range of the key.
   const dayFirst = keyLeadsWithDay(db)
   const accountDays = 'ids' in scope ? (daysBetween(query.from, query.to) + 1) * scope.ids.length : 0
   const seek = 'ids' in scope && (!dayFirst || accountDays <= MAX_ACCOUNT_DAY_SEEKS)

@@ -98,8 +98,8 @@ export async function readInterestSums(
 /**
  * One measure's test and baseline sums per account and product group, read as one range of the
  * by-day index (measure, dimension, day, ...) across every group and account (on SQLite the
- * measure's own index by product group). Optionally only
- * groups with at least `minBaseline` in the baseline (totals always), or only some accounts.
+ * measure's own index by product group). Optionally only groups with at least `minBaseline` in the
+ * baseline (totals always), or only some accounts.
  */
 function windowSums(
   db: StoreHandle,
