@@ -9,19 +9,22 @@ import { Worker } from 'node:worker_threads'
  */
 export const CHECKPOINT_MS = 1000
 /**
- * A write-ahead log larger than this is checkpointed and truncated. Checkpoints copy pages back but
- * SQLite can only start the log over at a moment no reader uses it, which may never come while the
- * API and the worker thread take turns without pause: the log then grows by gigabytes, and every
- * page read searches its whole index.
+ * A write-ahead log longer than this is checkpointed and started over (`RESTART`). Checkpoints copy
+ * pages back but SQLite can only start the log over at a moment no reader uses it, which may never
+ * come while the API and the worker thread take turns without pause: the log then grows by
+ * gigabytes, and every page read searches its whole index. The file keeps its size and is written
+ * over from its start (connections cut it back to this size, `journal_size_limit`): a log truncated
+ * to nothing grows again block by block, and the file system allocating each new block cost the
+ * writing thread more than writing over pages it already has.
  */
 export const WAL_LIMIT_BYTES = 64 * 1024 * 1024
-/** How soon a truncating checkpoint that found a reader or writer busy is tried again. */
+/** How soon a restarting checkpoint that found a reader or writer busy is tried again. */
 const WAL_RETRY_MS = 50
 
 export interface CheckpointOptions {
-  /** Default `CHECKPOINT_MS`; `Infinity` copies nothing back except when truncating. */
+  /** Default `CHECKPOINT_MS`; `Infinity` copies nothing back except when the log is over its limit. */
   intervalMs?: number | undefined
-  /** Default `WAL_LIMIT_BYTES`; `Infinity` never truncates. */
+  /** Default `WAL_LIMIT_BYTES`; `Infinity` never forces a restart. */
   walLimitBytes?: number | undefined
 }
 
@@ -29,7 +32,7 @@ export interface CheckpointOptions {
 const WAL_CHECK_MS = 1000
 
 // The thread's code: CommonJS run with \`eval\`, so the same code runs from the sources (tests) and
-// from the build. It never waits for a lock (busy_timeout 0): a busy truncation is tried again. A
+// from the build. It never waits for a lock (busy_timeout 0): a busy restart is tried again. A
 // checkpoint that fails (the file removed under it) ends the thread; SQLite checkpoints on close.
 const THREAD_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads')
@@ -43,16 +46,24 @@ let nextCopy = Date.now() + intervalMs
 function walBytes() {
   try { return statSync(path + '-wal').size } catch { return 0 }
 }
+// Bytes of the log a frame takes: its page and a 24-byte header.
+const frameBytes = db.pragma('page_size', { simple: true }) + 24
+function copy() {
+  const [result] = db.pragma('wal_checkpoint(PASSIVE)')
+  nextCopy = Date.now() + intervalMs
+  return result ? result.log * frameBytes : 0
+}
 function tick() {
   let wait = checkMs
   try {
-    if (Date.now() >= nextCopy) {
-      db.pragma('wal_checkpoint(PASSIVE)')
-      nextCopy = Date.now() + intervalMs
-    }
+    // The file keeps its size when the log starts over; the frames in use tell how long the log is.
+    let inUse = Date.now() >= nextCopy ? copy() : -1
     if (walBytes() >= limit) {
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)')
-      if (result && result.busy) wait = retryMs
+      if (inUse < 0) inUse = copy()
+      if (inUse >= limit) {
+        const [result] = db.pragma('wal_checkpoint(RESTART)')
+        if (result && result.busy) wait = retryMs
+      }
     }
   } catch {
     stop()

@@ -11,7 +11,7 @@ import {
   SqliteDialect,
   SqliteDriver,
 } from 'kysely'
-import { type CheckpointOptions, startCheckpoints } from './sqlite-checkpoints.js'
+import { type CheckpointOptions, startCheckpoints, WAL_LIMIT_BYTES } from './sqlite-checkpoints.js'
 
 /** How long a statement waits for another connection's write lock before it fails with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000
@@ -47,6 +47,9 @@ export function openSqlite<DB>(
   raw.pragma('synchronous = NORMAL')
   // Checkpoints run in a thread of their own (`startCheckpoints`), never inside a commit.
   raw.pragma('wal_autocheckpoint = 0')
+  // A log that starts over is cut back to its limit, not to nothing (see `WAL_LIMIT_BYTES`).
+  const walLimit = options.walLimitBytes ?? WAL_LIMIT_BYTES
+  raw.pragma(`journal_size_limit = ${Number.isFinite(walLimit) ? walLimit : -1}`)
   // 64 MB of page cache per connection (SQLite's default is 2 MB): the rollups and fact indexes are
   // written at many places at once, and a page read back from the OS costs far more than memory.
   raw.pragma(`cache_size = ${-SQLITE_CACHE_KIB}`)

@@ -32,7 +32,7 @@ export interface Store {
 export interface OpenStoreOptions {
   /** PostgreSQL pool size. */
   maxConnections?: number
-  /** SQLite: the write-ahead log size above which it is checkpointed and truncated (`WAL_LIMIT_BYTES`). */
+  /** SQLite: the write-ahead log length above which it is checkpointed and started over (`WAL_LIMIT_BYTES`). */
   walLimitBytes?: number
   /** SQLite: how often the log's new pages are copied back into the database (`CHECKPOINT_MS`). */
   checkpointIntervalMs?: number
