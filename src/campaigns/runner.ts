@@ -1,4 +1,4 @@
-import type { Logger } from '../core/index.js'
+import { type Logger, nextTurn } from '../core/index.js'
 import { ENGINE_BATCH, type EngineOptions, nextDueAt, runDueEnrollments } from './engine.js'
 import type { CampaignDeps } from './schema.js'
 
@@ -31,6 +31,8 @@ export function startCampaignEngine(
       let sleepMs = maxSleep
       try {
         const report = await runDueEnrollments(deps, options)
+        // A busy engine goes round again at once: let the thread's other events in first.
+        await nextTurn()
         if (report.failed + report.parked > 0)
           logger.warn(report, 'campaign steps failed; retrying with backoff')
         if (report.claimed >= batch) continue

@@ -18,4 +18,4 @@ export { byId, ID_PREFIXES, type IdKind, newId, randomSecret, ulid, ulidBlock } 
 export { createLogger, type Logger, silentLogger } from './logger.js'
 export { addMoney, formatMoney, fromMajor, type Money, minorDigits, money } from './money.js'
 export { parseInput } from './parse-input.js'
-export { startModuleThread } from './threads.js'
+export { nextTurn, startModuleThread } from './threads.js'

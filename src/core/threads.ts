@@ -25,3 +25,17 @@ function tsxBootstrap(entry: URL): string {
   ).href
   return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`
 }
+
+/**
+ * Resolves on the event loop's next turn, after the events already waiting (messages from other
+ * threads, timers, I/O). SQLite's calls are synchronous, so the promises of a database loop settle
+ * without the thread ever turning to anything else: a loop that keeps finding work must await this
+ * between rounds, or it holds off a stop message (Ctrl+C after the demo load took up to 20 s) and
+ * every other loop of its thread.
+ *
+ * @example
+ * while (!stopped) { await runOnce(); await nextTurn() }
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}

@@ -87,4 +87,30 @@ describe('the outbox consumer loop', () => {
     expect(runs.downstream - before).toBeGreaterThan(5)
     await loop.stop()
   })
+
+  it("turns to the thread's other events between runs, so a stop ends a loop that always has work", async () => {
+    // Work that finishes without waiting, as SQLite's synchronous calls do: without a turn in
+    // between, the stop below would only be seen once the backlog was gone.
+    let backlog = 100_000
+    let runs = 0
+    const busy: OutboxConsumer = {
+      name: 'busy',
+      batchSize: 1,
+      runOnce: async () => {
+        runs++
+        if (backlog === 0) return 0
+        backlog--
+        return 1
+      },
+    }
+    const loop = startConsumerLoop(quietStore, silentLogger(), [busy], 10)
+    const stopped = await new Promise<number>((resolve) =>
+      setTimeout(() => {
+        const at = runs
+        void loop.stop().then(() => resolve(runs - at))
+      }, 20),
+    )
+    expect(backlog).toBeGreaterThan(0)
+    expect(stopped).toBeLessThanOrEqual(1)
+  })
 })

@@ -1,4 +1,4 @@
-import type { Logger } from '../core/index.js'
+import { type Logger, nextTurn } from '../core/index.js'
 import type { Store } from '../store/index.js'
 
 /** A consumer of the outbox: handles the next events and says how many it passed (0 = caught up). */
@@ -28,8 +28,9 @@ export const UPSTREAM_FIRST_MS = 5000
  * passes or a commit anywhere signals `fxm_outbox`; a consumer with `settleMs` runs at most that
  * often while it keeps up. While a consumer has work (its run in this round passed events), the
  * consumers after it run at most every `upstreamFirstMs`: in a round where it passed none, they
- * run at once. A failing consumer logs and
- * retries after the interval; its cursor did not move, so nothing is lost or skipped.
+ * run at once. Between runs the thread turns to its other events, so `stop` ends the loop after the
+ * run in progress. A failing consumer logs and retries after the interval; its cursor did not move,
+ * so nothing is lost or skipped.
  *
  * @example
  * const loop = startConsumerLoop(store, logger, [{ name: 'harmonize', runOnce: () => runHarmonizeOnce(deps, io) }], 1000)
@@ -70,6 +71,8 @@ export function startConsumerLoop(
           if (upstreamBusy && Date.now() - (lastRun.get(consumer.name) ?? 0) < upstreamFirstMs) continue
           lastRun.set(consumer.name, Date.now())
           const passed = await consumer.runOnce()
+          // Let the thread's other events in between runs (a stop message, timers, I/O replies).
+          await nextTurn()
           if (passed > 0) busy = upstreamBusy = true
           const full = passed >= (consumer.batchSize ?? Number.POSITIVE_INFINITY)
           if (settle > 0 && !full) notBefore.set(consumer.name, Date.now() + settle)
