@@ -93,7 +93,9 @@ describe('SQLite writers of one process', () => {
     const waiter = writerThread(WAITING_WRITER, path)
     await waiter.started
     await new Promise((resolve) => setTimeout(resolve, 300))
-    await waiter.worker.terminate()
+    const ended = new Promise((resolve) => waiter.worker.once('exit', resolve))
+    waiter.worker.postMessage('end')
+    await ended
     clearWriterTurns(writerTurnsBuffer(path), 1)
     release()
     await holding

@@ -9,6 +9,11 @@ import { adoptWriterTurns, openStore } from '../../src/store/index.js'
 const { path, turns } = workerData as { path: string; turns: SharedArrayBuffer }
 adoptWriterTurns(path, turns, 1)
 const store = openStore(path)
+// Told to, it ends where it stands, as a thread that dies would: from its own code, between two
+// tries for the lock. Ended by `terminate()`, it could be stopped inside SQLite's call, and an error
+// SQLite reports there to a stopping thread aborts the whole process.
+parentPort?.once('message', () => process.exit(0))
+parentPort?.unref()
 parentPort?.postMessage({ type: 'started' })
 await store.transaction((trx) => sql`insert into mine (at) values (${Date.now()})`.execute(trx))
 parentPort?.postMessage({ type: 'done', transactions: 1 })
