@@ -46,6 +46,32 @@ const INTERACTION_MEASURES: Record<string, string> = {
 }
 const DAY_MS = 86_400_000
 
+/**
+ * The columns of each fact type the built-in measures count (`MeasureCounter`): the rollups read
+ * these alone, unless a custom metric of the tenant looks at that type's facts.
+ */
+const COUNTED = {
+  interaction: ['account_id', 'day', 'kind', 'product_group_id'],
+  order_line: ['account_id', 'day', 'kind', 'product_group_id', 'order_ref', 'quantity', 'net_amount'],
+  delivery: [
+    'account_id',
+    'day',
+    'product_group_id',
+    'promised_date',
+    'delivered_date',
+    'quantity_ordered',
+    'quantity_delivered',
+    'quantity_rejected',
+  ],
+  complaint: ['account_id', 'day', 'product_group_id'],
+  feedback: ['account_id', 'day', 'kind', 'score'],
+} as const satisfies { [T in PartnerFactType]: readonly (keyof PartnerFact<T>)[] }
+
+/** A fact as the built-in measures count it: its `COUNTED` columns. */
+type Counted<T extends PartnerFactType> = T extends PartnerFactType
+  ? Pick<PartnerFact<T>, (typeof COUNTED)[T][number] & keyof PartnerFact<T>>
+  : never
+
 /** The measure an interaction of this kind counts in, if any. */
 function interactionMeasure(kind: string): string | undefined {
   return Object.hasOwn(INTERACTION_MEASURES, kind) ? INTERACTION_MEASURES[kind] : undefined
@@ -126,10 +152,17 @@ async function recountBlock(
   // Interactions are most of the facts, and a busy account's day is recounted with every batch
   // that adds to it: unless a custom metric looks at single interactions, they are counted in the
   // database per account, day, kind and group.
-  const countOnly = !settings.custom?.some((c) => c.fact === 'interaction')
+  const whole = new Set(settings.custom?.map((c) => c.fact))
+  const countOnly = !whole.has('interaction')
   const types = countOnly ? PARTNER_TYPES.filter((t) => t !== 'interaction') : PARTNER_TYPES
+  // Custom metrics look at whole facts; the built-in measures need a few columns of each.
+  type Read = (PartnerFact | Counted<PartnerFactType>)[]
+  const read = async (t: PartnerFactType): Promise<Read> => {
+    const columns = whole.has(t) ? undefined : (COUNTED[t] as readonly string[] as 'day'[])
+    return (await readPartnerFacts(trx, tenantId, t, accounts, days, columns)) as unknown as Read
+  }
   const [facts, interactions] = await Promise.all([
-    Promise.all(types.map((t) => readPartnerFacts(trx, tenantId, t, accounts, days))),
+    Promise.all(types.map(read)),
     countOnly ? countInteractions(trx, tenantId, accounts, days) : [],
   ])
   const fresh = new Map<string, number>()
@@ -280,7 +313,8 @@ class MeasureCounter {
     this.#builtIns = builtIns
   }
 
-  add(type: PartnerFactType, fact: PartnerFact): void {
+  /** Counts a fact; whole (`PartnerFact`) whenever a custom measure of its type is counted. */
+  add(type: PartnerFactType, fact: PartnerFact | Counted<PartnerFactType>): void {
     const group = 'product_group_id' in fact ? fact.product_group_id : null
     const put = (measure: string, value: number) => {
       this.#put(fact.account_id, measure, '', '', fact.day, value)
@@ -289,28 +323,29 @@ class MeasureCounter {
     let view: Record<string, unknown> | undefined
     for (const custom of this.#settings.custom ?? []) {
       if (custom.fact !== type) continue
-      view ??= celFact(fact)
-      const value = custom.valueOf(fact, view)
+      const whole = fact as PartnerFact
+      view ??= celFact(whole)
+      const value = custom.valueOf(whole, view)
       if (value !== null) put(custom.measure, value)
     }
     if (!this.#builtIns) return
     switch (type) {
       case 'interaction': {
-        const measure = interactionMeasure((fact as PartnerFact<'interaction'>).kind)
+        const measure = interactionMeasure((fact as Counted<'interaction'>).kind)
         if (measure) put(measure, 1)
         break
       }
       case 'order_line':
-        this.#orderLine(fact as PartnerFact<'order_line'>, put, group)
+        this.#orderLine(fact as Counted<'order_line'>, put, group)
         break
       case 'delivery':
-        this.#delivery(fact as PartnerFact<'delivery'>, put)
+        this.#delivery(fact as Counted<'delivery'>, put)
         break
       case 'complaint':
         put('complaints', 1)
         break
       case 'feedback':
-        this.#feedback(fact as PartnerFact<'feedback'>, put)
+        this.#feedback(fact as Counted<'feedback'>, put)
         break
     }
   }
@@ -334,11 +369,7 @@ class MeasureCounter {
     this.#out.set(key, (this.#out.get(key) ?? 0) + value)
   }
 
-  #orderLine(
-    line: PartnerFact<'order_line'>,
-    put: (m: string, v: number) => void,
-    group: string | null,
-  ): void {
+  #orderLine(line: Counted<'order_line'>, put: (m: string, v: number) => void, group: string | null): void {
     const amount = Number(line.net_amount)
     put('revenue', amount)
     if (line.kind === 'order') {
@@ -362,7 +393,7 @@ class MeasureCounter {
     }
   }
 
-  #delivery(d: PartnerFact<'delivery'>, put: (m: string, v: number) => void): void {
+  #delivery(d: Counted<'delivery'>, put: (m: string, v: number) => void): void {
     put('deliveries', 1)
     if (d.delivered_date === null) return
     const late = (Date.parse(d.delivered_date) - Date.parse(d.promised_date)) / DAY_MS
@@ -378,7 +409,7 @@ class MeasureCounter {
     put('lead_time_deviation_days', Math.round(late))
   }
 
-  #feedback(f: PartnerFact<'feedback'>, put: (m: string, v: number) => void): void {
+  #feedback(f: Counted<'feedback'>, put: (m: string, v: number) => void): void {
     if (f.score === null) return
     const score = Number(f.score)
     if (f.kind === 'nps') {
