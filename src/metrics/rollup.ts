@@ -155,7 +155,8 @@ async function recountBlock(
   const whole = new Set(settings.custom?.map((c) => c.fact))
   const countOnly = !whole.has('interaction')
   const types = countOnly ? PARTNER_TYPES.filter((t) => t !== 'interaction') : PARTNER_TYPES
-  // Custom metrics look at whole facts; the built-in measures need a few columns of each.
+  // Custom metrics look at whole facts; the built-in measures need a few columns of each. (The casts:
+  // TypeScript cannot follow `COUNTED[t]` for a `t` of the union; `COUNTED` is checked above.)
   type Read = (PartnerFact | Counted<PartnerFactType>)[]
   const read = async (t: PartnerFactType): Promise<Read> => {
     const columns = whole.has(t) ? undefined : (COUNTED[t] as readonly string[] as 'day'[])
