@@ -169,6 +169,19 @@ export const metricsMigrations: FxmMigration[] = [
       }
     },
   },
+  {
+    // SQLite: the all-accounts totals' index led with the measure and the product group, so every
+    // day's totals went to about 1,600 places of it (27 measures by 60 groups), and a recount of a
+    // few days dirtied most of its pages: 6 of the 18 s the demo world's rollups took counted alone
+    // in 154 transactions, most of it writing the log. The totals lie together in the table, a day
+    // at a time (tenant, day, `*`, measure, ...), so reads of them seek each day of their window
+    // there (`sumMeasures`, `rollupFingerprint`). PostgreSQL writes side by side and keeps the index.
+    name: '20261213_01_metrics_totals_by_key',
+    async up(db, caps) {
+      if (caps.concurrentWriters) return
+      await db.schema.dropIndex('metric_daily_totals').ifExists().execute()
+    },
+  },
 ]
 
 const BY_DAY_COLUMNS = ['tenant_id', 'metric', 'dim', 'day', 'dim_value', 'account_id', 'value']

@@ -12,8 +12,9 @@ export interface MetricsDeps {
 export const ALL_ACCOUNTS = '*'
 
 /**
- * `account_id = '*'` with the id written into the statement, not bound: only then do SQLite and
- * PostgreSQL read the all-accounts totals from their partial index (`metric_daily_totals`).
+ * `account_id = '*'` with the id written into the statement, not bound: only then does PostgreSQL
+ * read the all-accounts totals from their partial index (`metric_daily_totals`). SQLite has no such
+ * index: its key holds a day's totals together, and its readers seek each day.
  */
 export function allAccountsRow(): RawBuilder<boolean> {
   return sql<boolean>`${sql.ref('account_id')} = ${sql.lit(ALL_ACCOUNTS)}`

@@ -116,25 +116,30 @@ export async function sumMeasures(
 ): Promise<MeasureSums[]> {
   const groupColumn = { none: null, account: 'account_id', day: 'day', dim_value: 'dim_value' }[query.groupBy]
   const scope = query.accounts
-  // The totals come from their partial index (measure, dimension, value, day). Chosen accounts come
-  // from the primary key: on SQLite (day first) it seeks each day of the window for each account, up
-  // to MAX_ACCOUNT_DAY_SEEKS; more accounts, or a subquery of them, read the by-day index, which
-  // holds every account's values of the window (on SQLite the account totals and the interest
-  // detector's measures by product group; other product-group values come from the table's days).
-  // On PostgreSQL (account first) each account's window is one range of the key.
+  // Chosen accounts come from the primary key: on SQLite (day first) it seeks each day of the
+  // window for each account, up to MAX_ACCOUNT_DAY_SEEKS; more accounts, or a subquery of them,
+  // read the by-day index, which holds every account's values of the window (on SQLite the account
+  // totals and the interest detector's measures by product group; other product-group values come
+  // from the table's days). On PostgreSQL (account first) each account's window is one range of the
+  // key. The all-accounts totals: on SQLite the key too, where a day's totals lie together (each
+  // day, measure and dimension one seek); on PostgreSQL their partial index.
   const dayFirst = keyLeadsWithDay(db)
-  const accountDays = 'ids' in scope ? (daysBetween(query.from, query.to) + 1) * scope.ids.length : 0
-  const seek = 'ids' in scope && (!dayFirst || accountDays <= MAX_ACCOUNT_DAY_SEEKS)
+  const span = daysBetween(query.from, query.to) + 1
+  const accountDays = 'ids' in scope ? span * scope.ids.length : 'all' in scope ? span : 0
+  const seek =
+    ('ids' in scope && (!dayFirst || accountDays <= MAX_ACCOUNT_DAY_SEEKS)) ||
+    ('all' in scope && dayFirst && accountDays <= MAX_ACCOUNT_DAY_SEEKS)
   const days = seek && dayFirst ? everyDay(query.from, query.to) : []
   const where = [
     sql<boolean>`tenant_id = ${tenantId}`,
-    anyOf(db, seek ? measureOfChosenAccounts() : sql.ref('metric'), query.measures),
+    // The totals' measure is part of the seek (day, `*`, measure); see `measureOfChosenAccounts`.
+    anyOf(db, seek && 'ids' in scope ? measureOfChosenAccounts() : sql.ref('metric'), query.measures),
     sql<boolean>`dim = ${query.dim ?? ''}`,
     seek && dayFirst
       ? anyOf(db, sql.ref('day'), days)
       : sql<boolean>`day >= ${query.from} and day <= ${query.to}`,
   ]
-  // Totals have dim_value '': saying so lets the day range use the totals index.
+  // Totals have dim_value '': saying so lets a read seek it (the key, or PostgreSQL's totals index).
   const dimValue = query.dimValue ?? ((query.dim ?? '') === '' ? '' : undefined)
   if (dimValue !== undefined) where.push(sql<boolean>`dim_value = ${dimValue}`)
   if ('all' in scope) where.push(allAccountsRow())

@@ -2,7 +2,8 @@ import { type RawBuilder, sql } from 'kysely'
 import { type CatalogDeps, listProductGroups, systemPrincipal } from '../../catalog/index.js'
 import { readFactsBetween, readStockoutDays } from '../../harmonize/index.js'
 import { anyOf } from '../../store/index.js'
-import { ALL_ACCOUNTS, allAccountsRow, type StoreHandle } from '../schema.js'
+import { everyDay } from '../calendar.js'
+import { ALL_ACCOUNTS, allAccountsRow, byPrimaryKey, keyLeadsWithDay, type StoreHandle } from '../schema.js'
 import { addDays, type DayRange, daysFrom } from './days.js'
 import type { ComplaintRecord, DeliveryRecord } from './deficiency.js'
 import type { SignalKind } from './findings.js'
@@ -352,18 +353,24 @@ export async function rollupFingerprint(
   measures: readonly string[],
   from: string,
 ): Promise<string> {
-  const row = await signalsDb(db)
-    .selectFrom('metric_daily')
-    .select([sql<number>`count(*)`.as('n'), sql<number>`sum(value)`.as('total')])
-    .where('tenant_id', '=', tenantId)
-    .where(allAccountsRow())
-    .where('metric', 'in', [...measures])
-    .where('dim', '=', '')
-    // Totals have no dimension value: saying so lets the read seek each measure's days in the
-    // totals index instead of reading the product groups' totals too.
-    .where('dim_value', '=', '')
-    .where('day', '>=', from)
-    .executeTakeFirst()
+  // On SQLite (the key leads with the day) the totals are sought day by day up to the tenant's last
+  // day with values; PostgreSQL reads them from their partial index.
+  let days: string[] | undefined
+  if (keyLeadsWithDay(db)) {
+    const { rows } = await sql<{ last: string | null }>`select max(day) as last
+      from metric_daily ${byPrimaryKey(db)} where tenant_id = ${tenantId}`.execute(db)
+    const last = rows[0]?.last
+    days = last && last >= from ? everyDay(from, last) : []
+    if (days.length === 0) return '0:0'
+  }
+  // Totals have no dimension value: saying so seeks each measure's days instead of reading the
+  // product groups' totals too.
+  const { rows } = await sql<{ n: number; total: number | null }>`
+    select count(*) as n, sum(value) as total from metric_daily ${days ? byPrimaryKey(db) : sql``}
+    where tenant_id = ${tenantId} and ${allAccountsRow()} and ${anyOf(db, sql.ref('metric'), measures)}
+      and dim = '' and dim_value = ''
+      and ${days ? anyOf(db, sql.ref('day'), days) : sql<boolean>`day >= ${from}`}`.execute(db)
+  const row = rows[0]
   return `${Number(row?.n ?? 0)}:${Number(row?.total ?? 0)}`
 }
 
