@@ -166,7 +166,7 @@ async function recountBlock(
     Promise.all(types.map(read)),
     countOnly ? countInteractions(trx, tenantId, accounts, days) : [],
   ])
-  const fresh = new Map<string, number>()
+  const fresh: Cells = new Map()
   const counter = new MeasureCounter(fresh, settings)
   types.forEach((type, i) => {
     for (const fact of facts[i]!) counter.add(type, fact)
@@ -190,36 +190,38 @@ async function recountBlock(
   // Only values that changed are written: a recount finds some of its cells as they were (a block
   // holds cells nobody asked for, a day's facts arrive over several batches), and every row
   // written dirties a page in the table and one in the by-day index.
-  // The totals move by new minus old, per measure, dimension value and day.
-  const delta = new Map<string, number>()
-  const move = (key: string, by: number) => delta.set(key, (delta.get(key) ?? 0) + by)
+  // The totals move by new minus old, per dimension value and day, and measure.
+  const delta: Cells = new Map()
+  const move = (dim: string, dimValue: string, day: string, metric: string, by: number) =>
+    addTo(cellOf(delta, ALL_ACCOUNTS, dim, dimValue, day).values, metric, by)
   const rows: unknown[][] = []
   let vanished = 0
   for (const r of old) {
-    const key = [r.account_id, r.metric, r.dim, r.dim_value, r.day].join(SEP)
+    const values = fresh.get(cellKey(r.account_id, r.dim, r.dim_value, r.day))?.values
     const was = Number(r.value)
-    const now = fresh.get(key) ?? 0
-    fresh.delete(key)
+    const now = values?.get(r.metric) ?? 0
+    values?.delete(r.metric)
     if (now === was) continue
     // A value that is gone is written as 0 and deleted below, in one statement for the block.
     if (now === 0) vanished++
     rows.push([tenantId, r.account_id, r.metric, r.dim, r.dim_value, r.day, now])
-    move([r.metric, r.dim, r.dim_value, r.day].join(SEP), now - was)
+    move(r.dim, r.dim_value, r.day, r.metric, now - was)
   }
-  for (const [key, value] of fresh) {
-    if (value === 0) continue
-    const [accountId, metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string, string]
-    rows.push([tenantId, accountId, metric, dim, dimValue, day, value])
-    move([metric, dim, dimValue, day].join(SEP), value)
+  for (const cell of fresh.values()) {
+    for (const [metric, value] of cell.values) {
+      if (value === 0) continue
+      rows.push([tenantId, cell.accountId, metric, cell.dim, cell.dimValue, cell.day, value])
+      move(cell.dim, cell.dimValue, cell.day, metric, value)
+    }
   }
   await insertRows(trx, rows, UPSERT_VALUE)
   if (vanished > 0)
     await sql`delete from metric_daily ${byPrimaryKey(trx)} where ${where} and value = 0`.execute(trx)
   const totals: unknown[][] = []
-  for (const [key, by] of delta) {
-    if (by === 0) continue
-    const [metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string]
-    totals.push([tenantId, ALL_ACCOUNTS, metric, dim, dimValue, day, by])
+  for (const cell of delta.values()) {
+    for (const [metric, by] of cell.values) {
+      if (by !== 0) totals.push([tenantId, ALL_ACCOUNTS, metric, cell.dim, cell.dimValue, cell.day, by])
+    }
   }
   await insertRows(trx, totals, ADD_TO_VALUE)
   if (totals.length > 0) {
@@ -256,28 +258,22 @@ export async function recountMeasure(
   for (let from = range.first; from <= range.last; from = addDays(from, MEASURE_WINDOW_DAYS)) {
     const last = addDays(from, MEASURE_WINDOW_DAYS - 1)
     const facts = await readFactsBetween(trx, tenantId, custom.fact, from, earlierDay(last, range.last))
-    const values = new Map<string, number>()
+    const values: Cells = new Map()
     const counter = new MeasureCounter(values, { onTimeToleranceDays: 0, custom: [custom] }, false)
     for (const fact of facts) counter.add(custom.fact, fact)
     const rows: unknown[][] = []
-    const totals = new Map<string, number>()
-    for (const [key, value] of values) {
-      if (value === 0) continue
-      const [accountId, metric, dim, dimValue, day] = key.split(SEP) as [
-        string,
-        string,
-        string,
-        string,
-        string,
-      ]
-      rows.push([tenantId, accountId, metric, dim, dimValue, day, value])
-      const total = [metric, dim, dimValue, day].join(SEP)
-      totals.set(total, (totals.get(total) ?? 0) + value)
+    const totals: Cells = new Map()
+    for (const cell of values.values()) {
+      for (const [metric, value] of cell.values) {
+        if (value === 0) continue
+        rows.push([tenantId, cell.accountId, metric, cell.dim, cell.dimValue, cell.day, value])
+        addTo(cellOf(totals, ALL_ACCOUNTS, cell.dim, cell.dimValue, cell.day).values, metric, value)
+      }
     }
-    for (const [key, value] of totals) {
-      if (value === 0) continue
-      const [metric, dim, dimValue, day] = key.split(SEP) as [string, string, string, string]
-      rows.push([tenantId, ALL_ACCOUNTS, metric, dim, dimValue, day, value])
+    for (const cell of totals.values()) {
+      for (const [metric, value] of cell.values) {
+        if (value !== 0) rows.push([tenantId, ALL_ACCOUNTS, metric, cell.dim, cell.dimValue, cell.day, value])
+      }
     }
     written += await insertRows(trx, rows, '')
   }
@@ -295,20 +291,51 @@ function insertRows(trx: StoreHandle, rows: unknown[][], tail: string): Promise<
   return insertValues(trx, 'metric_daily', COLUMNS, rows, tail)
 }
 
+/** One account (or `*`) on one day, in total (`dim = ''`) or for one value of a dimension: its measures. */
+interface CellValues {
+  accountId: string
+  dim: string
+  dimValue: string
+  day: string
+  values: Map<string, number>
+}
+
+/** Cells by `cellKey`. */
+type Cells = Map<string, CellValues>
+
+function cellKey(accountId: string, dim: string, dimValue: string, day: string): string {
+  return `${accountId}${SEP}${dim}${SEP}${dimValue}${SEP}${day}`
+}
+
+/** The cell of `cells` for these keys, made empty when new. */
+function cellOf(cells: Cells, accountId: string, dim: string, dimValue: string, day: string): CellValues {
+  const key = cellKey(accountId, dim, dimValue, day)
+  let cell = cells.get(key)
+  if (!cell) {
+    cell = { accountId, dim, dimValue, day, values: new Map() }
+    cells.set(key, cell)
+  }
+  return cell
+}
+
+function addTo(values: Map<string, number>, measure: string, by: number): void {
+  values.set(measure, (values.get(measure) ?? 0) + by)
+}
+
 /**
- * Turns facts into daily measures, keyed `account, measure, dimension, value, day`: each fact
- * counts in the account's total and, when it has one, in its product group.
+ * Turns facts into daily measures by cell: each fact counts in its account's total of the day and,
+ * when it has one, in its product group's.
  */
 class MeasureCounter {
-  readonly #out: Map<string, number>
+  readonly #out: Cells
   readonly #settings: MeasureSettings
-  /** Distinct order references per account, dimension value and day. */
-  readonly #orders = new Map<string, Set<string>>()
+  /** Distinct order references per cell. */
+  readonly #orders = new Map<CellValues, Set<string>>()
 
   readonly #builtIns: boolean
 
   /** `builtIns: false` counts the custom measures of `settings` only. */
-  constructor(out: Map<string, number>, settings: MeasureSettings, builtIns = true) {
+  constructor(out: Cells, settings: MeasureSettings, builtIns = true) {
     this.#out = out
     this.#settings = settings
     this.#builtIns = builtIns
@@ -317,9 +344,11 @@ class MeasureCounter {
   /** Counts a fact; whole (`PartnerFact`) whenever a custom measure of its type is counted. */
   add(type: PartnerFactType, fact: PartnerFact | Counted<PartnerFactType>): void {
     const group = 'product_group_id' in fact ? fact.product_group_id : null
+    const total = cellOf(this.#out, fact.account_id, '', '', fact.day)
+    const byGroup = group ? cellOf(this.#out, fact.account_id, 'product_group', group, fact.day) : null
     const put = (measure: string, value: number) => {
-      this.#put(fact.account_id, measure, '', '', fact.day, value)
-      if (group) this.#put(fact.account_id, measure, 'product_group', group, fact.day, value)
+      addTo(total.values, measure, value)
+      if (byGroup) addTo(byGroup.values, measure, value)
     }
     let view: Record<string, unknown> | undefined
     for (const custom of this.#settings.custom ?? []) {
@@ -337,7 +366,7 @@ class MeasureCounter {
         break
       }
       case 'order_line':
-        this.#orderLine(fact as Counted<'order_line'>, put, group)
+        this.#orderLine(fact as Counted<'order_line'>, put, byGroup ? [total, byGroup] : [total])
         break
       case 'delivery':
         this.#delivery(fact as Counted<'delivery'>, put)
@@ -356,37 +385,27 @@ class MeasureCounter {
     const measure = interactionMeasure(c.kind)
     if (!measure) return
     const n = Number(c.n)
-    this.#put(c.account_id, measure, '', '', c.day, n)
-    if (c.product_group_id) this.#put(c.account_id, measure, 'product_group', c.product_group_id, c.day, n)
+    addTo(cellOf(this.#out, c.account_id, '', '', c.day).values, measure, n)
+    if (c.product_group_id)
+      addTo(cellOf(this.#out, c.account_id, 'product_group', c.product_group_id, c.day).values, measure, n)
   }
 
   /** Writes the distinct order counts. */
   finish(): void {
-    for (const [key, refs] of this.#orders) this.#out.set(key, refs.size)
+    for (const [cell, refs] of this.#orders) cell.values.set('orders', refs.size)
   }
 
-  #put(account: string, measure: string, dim: string, dimValue: string, day: string, value: number): void {
-    const key = [account, measure, dim, dimValue, day].join(SEP)
-    this.#out.set(key, (this.#out.get(key) ?? 0) + value)
-  }
-
-  #orderLine(line: Counted<'order_line'>, put: (m: string, v: number) => void, group: string | null): void {
+  #orderLine(line: Counted<'order_line'>, put: (m: string, v: number) => void, cells: CellValues[]): void {
     const amount = Number(line.net_amount)
     put('revenue', amount)
     if (line.kind === 'order') {
       put('gross_revenue', amount)
       put('order_lines', 1)
       put('units', Number(line.quantity))
-      for (const [dim, value] of group
-        ? [
-            ['', ''],
-            ['product_group', group],
-          ]
-        : [['', '']]) {
-        const key = [line.account_id, 'orders', dim, value, line.day].join(SEP)
-        const refs = this.#orders.get(key)
+      for (const cell of cells) {
+        const refs = this.#orders.get(cell)
         if (refs) refs.add(line.order_ref)
-        else this.#orders.set(key, new Set([line.order_ref]))
+        else this.#orders.set(cell, new Set([line.order_ref]))
       }
     } else {
       put('return_value', -amount)
