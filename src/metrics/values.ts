@@ -74,10 +74,10 @@ export type AccountScope =
   | { subquery: SelectQueryBuilder<any, any, { id: string }> }
 
 /**
- * Account-days a read of chosen accounts seeks one by one at most; beyond, reading the measures of
- * every account from the by-day index is cheaper. In the demo world a seek costs about 2 µs: the
- * peers of an overview (133 accounts, 180 days) took 38 ms sought and 61 ms from the index, a
- * year of them (97,000 account-days) 246 ms sought and 176 ms from the index.
+ * Account-days a read of chosen accounts (or of the totals, one account) seeks one by one at most;
+ * beyond, reading the measures of every account from the by-day index is cheaper. In the demo world
+ * a seek costs about 2 µs: the peers of an overview (133 accounts, 180 days) took 38 ms sought and
+ * 61 ms from the index, a year of them (97,000 account-days) 246 ms sought and 176 ms from the index.
  */
 const MAX_ACCOUNT_DAY_SEEKS = 40_000
 
