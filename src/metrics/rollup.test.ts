@@ -20,6 +20,7 @@ import {
 } from './index.js'
 import { allAccountsRow, byPrimaryKey } from './schema.js'
 import { rollupsRead } from './signals/index.js'
+import { rollupFingerprint } from './signals/reads.js'
 
 const shop: HarmonizeSource = { id: 'src_shop', system: 'shop', kind: 'http' }
 const erp: HarmonizeSource = { id: 'src_erp', system: 'erp', kind: 'http' }
@@ -310,6 +311,27 @@ describe.each(ENGINES)('metrics rollups on %s', (engine) => {
       expect(all).toEqual(await sums({ ids }, '2026-03-01', '2026-03-31', dim, groupBy))
       expect(await sums({ all: true }, '1900-01-01', '2026-03-31', dim, groupBy)).toEqual(all)
     }
+  })
+
+  it('fingerprints the totals from a day on, a value far in the future included', async () => {
+    const a = w.a.tenant.id
+    const measures = ['revenue', 'orders']
+    const fingerprint = async () =>
+      (await rollupFingerprint(t.store.db, a, measures, '2026-01-01')).split(':').map(Number)
+    const [n, total] = await fingerprint()
+    expect(n).toBeGreaterThan(0)
+    // A day beyond every seek bound (SQLite then reads the day range).
+    const far = { tenant_id: a, account_id: ALL_ACCOUNTS, metric: 'orders', dim: '', dim_value: '' }
+    await metricsDb(t.store.db)
+      .insertInto('metric_daily')
+      .values({ ...far, day: '9999-12-31', value: 5 })
+      .execute()
+    const [n2, total2] = await fingerprint()
+    expect(n2).toBe(n! + 1)
+    expect(total2).toBeCloseTo(total! + 5)
+    await metricsDb(t.store.db).deleteFrom('metric_daily').where('day', '=', '9999-12-31').execute()
+    expect(await fingerprint()).toEqual([n, total])
+    expect(await rollupFingerprint(t.store.db, a, measures, '9000-01-01')).toBe('0:0')
   })
 
   it.runIf(engine === 'sqlite')(

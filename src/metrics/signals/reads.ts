@@ -342,6 +342,9 @@ export async function readAccountWindowSums(
   return out
 }
 
+/** Days `rollupFingerprint` seeks one by one at most (more than a century). */
+const MAX_FINGERPRINT_DAYS = 40_000
+
 /**
  * A cheap fingerprint of what a pass reads: the all-accounts daily totals of `measures` from `from`
  * on. A recount that changes a figure moves its total, so an unchanged fingerprint on the same day
@@ -354,14 +357,15 @@ export async function rollupFingerprint(
   from: string,
 ): Promise<string> {
   // On SQLite (the key leads with the day) the totals are sought day by day up to the tenant's last
-  // day with values; PostgreSQL reads them from their partial index.
+  // day with values, unless a fact far in the future makes that too many days (then the day range
+  // is read); PostgreSQL reads them from their partial index.
   let days: string[] | undefined
   if (keyLeadsWithDay(db)) {
     const { rows } = await sql<{ last: string | null }>`select max(day) as last
       from metric_daily ${byPrimaryKey(db)} where tenant_id = ${tenantId}`.execute(db)
     const last = rows[0]?.last
-    days = last && last >= from ? everyDay(from, last) : []
-    if (days.length === 0) return '0:0'
+    if (!last || last < from) return '0:0'
+    if (daysFrom(from, last) < MAX_FINGERPRINT_DAYS) days = everyDay(from, last)
   }
   // Totals have no dimension value: saying so seeks each measure's days instead of reading the
   // product groups' totals too.
