@@ -217,12 +217,7 @@ async function recountBlock(
   await insertRows(trx, rows, UPSERT_VALUE)
   if (vanished > 0)
     await sql`delete from metric_daily ${byPrimaryKey(trx)} where ${where} and value = 0`.execute(trx)
-  const totals: unknown[][] = []
-  for (const cell of delta.values()) {
-    for (const [metric, by] of cell.values) {
-      if (by !== 0) totals.push([tenantId, ALL_ACCOUNTS, metric, cell.dim, cell.dimValue, cell.day, by])
-    }
-  }
+  const totals = rowsOf(tenantId, delta)
   await insertRows(trx, totals, ADD_TO_VALUE)
   if (totals.length > 0) {
     await sql`delete from metric_daily ${byPrimaryKey(trx)} where tenant_id = ${tenantId}
@@ -261,21 +256,12 @@ export async function recountMeasure(
     const values: Cells = new Map()
     const counter = new MeasureCounter(values, { onTimeToleranceDays: 0, custom: [custom] }, false)
     for (const fact of facts) counter.add(custom.fact, fact)
-    const rows: unknown[][] = []
     const totals: Cells = new Map()
     for (const cell of values.values()) {
-      for (const [metric, value] of cell.values) {
-        if (value === 0) continue
-        rows.push([tenantId, cell.accountId, metric, cell.dim, cell.dimValue, cell.day, value])
-        addTo(cellOf(totals, ALL_ACCOUNTS, cell.dim, cell.dimValue, cell.day).values, metric, value)
-      }
+      const total = cellOf(totals, ALL_ACCOUNTS, cell.dim, cell.dimValue, cell.day).values
+      for (const [metric, value] of cell.values) addTo(total, metric, value)
     }
-    for (const cell of totals.values()) {
-      for (const [metric, value] of cell.values) {
-        if (value !== 0) rows.push([tenantId, ALL_ACCOUNTS, metric, cell.dim, cell.dimValue, cell.day, value])
-      }
-    }
-    written += await insertRows(trx, rows, '')
+    written += await insertRows(trx, [...rowsOf(tenantId, values), ...rowsOf(tenantId, totals)], '')
   }
   return written
 }
@@ -320,6 +306,17 @@ function cellOf(cells: Cells, accountId: string, dim: string, dimValue: string, 
 
 function addTo(values: Map<string, number>, measure: string, by: number): void {
   values.set(measure, (values.get(measure) ?? 0) + by)
+}
+
+/** The values of `cells` other than 0, as rows of `metric_daily` (`COLUMNS`). */
+function rowsOf(tenantId: string, cells: Cells): unknown[][] {
+  const rows: unknown[][] = []
+  for (const cell of cells.values()) {
+    for (const [metric, value] of cell.values) {
+      if (value !== 0) rows.push([tenantId, cell.accountId, metric, cell.dim, cell.dimValue, cell.day, value])
+    }
+  }
+  return rows
 }
 
 /**
