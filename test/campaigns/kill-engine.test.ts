@@ -172,6 +172,9 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
           FXM_TEST_DB_URL: database.url,
           FXM_TEST_MODE: 'count',
           FXM_TEST_WORKER_ID: id,
+          // Leases as long as the product's: this test is about sharing, not taking over; with a
+          // short lease, a batch slowed past it on a busy machine is taken over (counted as lost).
+          FXM_TEST_LEASE_MS: '60000',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       })
@@ -185,12 +188,15 @@ describe.each(ENGINES)('a campaign worker killed with SIGKILL on %s', (engine) =
       return new Promise<string>((resolve) => child.on('exit', () => resolve(output)))
     })
     const outputs = await Promise.all(workers)
-    const claims = outputs.map((o) => Number(/claimed (\d+)/.exec(o)?.[1] ?? Number.NaN))
+    const reports = outputs.map((o) => /claimed (\d+) lost (\d+)/.exec(o))
+    const claims = reports.map((r) => Number(r?.[1] ?? Number.NaN))
+    const lost = reports.map((r) => Number(r?.[2] ?? Number.NaN))
     expect(
       claims.every((n) => n > 0),
       outputs.join('\n'),
     ).toBe(true)
-    expect(claims[0]! + claims[1]!).toBe(ACCOUNTS)
+    // Every enrollment was claimed once, or taken over once from a worker that then lost it.
+    expect(claims[0]! + claims[1]! - lost[0]! - lost[1]!, outputs.join('\n')).toBe(ACCOUNTS)
     await expectExactlyOnce(program)
   }, 120_000)
 
