@@ -152,20 +152,43 @@ export class AliasCache {
 
   /** The tenant's kept aliases as of its version now (read in `db`), emptied when it moved. */
   async aliasesOf(db: IdentityDb, tenantId: string): Promise<Map<string, CachedAlias>> {
-    const { rows } = await sql<{ version: number }>`select version from identity_versions
-      where tenant_id = ${tenantId}`.execute(cat(db))
-    const version = Number(rows[0]?.version ?? 0)
+    return (await this.snapshot(db, tenantId)).aliases
+  }
+
+  /**
+   * The tenant's kept aliases with the version they stand for (read in `db`). Read outside a
+   * transaction, what they answer holds inside a later one as long as `holds` finds the same version.
+   */
+  async snapshot(db: IdentityDb, tenantId: string): Promise<AliasSnapshot> {
+    const version = await identityVersion(db, tenantId)
     const kept = this.#tenants.get(tenantId)
-    if (kept && kept.version === version && kept.aliases.size < AliasCache.MAX_PER_TENANT) return kept.aliases
+    if (kept && kept.version === version && kept.aliases.size < AliasCache.MAX_PER_TENANT) return kept
     const fresh = { version, aliases: new Map<string, CachedAlias>() }
     this.#tenants.set(tenantId, fresh)
-    return fresh.aliases
+    return fresh
+  }
+
+  /** True while no alias and no product's group of the tenant changed since `snapshot` gave `version`. */
+  async holds(db: IdentityDb, tenantId: string, version: number): Promise<boolean> {
+    return (await identityVersion(db, tenantId)) === version
   }
 
   /** Forgets every tenant's aliases. */
   clear(): void {
     this.#tenants.clear()
   }
+}
+
+/** The aliases an `AliasCache` keeps for a tenant, and the identity version they stand for. */
+export interface AliasSnapshot {
+  version: number
+  aliases: Map<string, CachedAlias>
+}
+
+async function identityVersion(db: IdentityDb, tenantId: string): Promise<number> {
+  const { rows } = await sql<{ version: number }>`select version from identity_versions
+    where tenant_id = ${tenantId}`.execute(cat(db))
+  return Number(rows[0]?.version ?? 0)
 }
 
 /** The alias cache of harmonize on this store's database: one per store on SQLite, none on PostgreSQL. */

@@ -82,6 +82,7 @@ export {
   type AccountMergeCounts,
   AliasCache,
   type AliasKey,
+  type AliasSnapshot,
   aliasCacheOf,
   aliasKeyOf,
   type CachedAlias,

@@ -1,10 +1,11 @@
 import { isDeepStrictEqual } from 'node:util'
 import { type AliasCache, aliasCacheOf } from '../catalog/index.js'
 import { BATCH_RECEIVED } from '../collect/index.js'
+import type { Clock } from '../core/index.js'
 import { consumeOutbox, type DomainEvent } from '../store/index.js'
 import type { HarmonizeIo, HarmonizeSource, MappingResult, RawRecord, RecordMapper } from './io.js'
 import { latestMappingVersion, mapperFor } from './mappings.js'
-import { type HarmonizeResult, harmonizeRecords, mapRecords } from './record.js'
+import { type BatchPlan, type HarmonizeResult, harmonizeRecords, mapRecords, planBatch } from './record.js'
 import type { HarmonizeDeps, StoreHandle } from './schema.js'
 
 /** The outbox consumer name; its cursor is harmonize's progress through the raw log. */
@@ -41,7 +42,7 @@ export async function runHarmonizeOnce(
       {
         types: [BATCH_RECEIVED],
         batchSize: options.batchSize ?? HARMONIZE_BATCH,
-        prepare: (events) => prepareBatches(deps.store.db, io, events),
+        prepare: (events) => prepareBatches(deps.store.db, io, events, { clock: deps.clock, aliasCache }),
       },
     )
   } catch (error) {
@@ -61,16 +62,20 @@ export interface PreparedBatch {
   /** The mapper the records went through, and what it made of each. */
   map: RecordMapper
   mapped: MappingResult[]
+  /** The batch resolved and made into rows from the alias cache, when it could answer (SQLite). */
+  plan?: BatchPlan | undefined
 }
 
 /**
- * Reads and maps the batches of `events` without writing: what a transaction would do first. A
- * batch or source that does not exist is left out (the transaction skips it again).
+ * Reads and maps the batches of `events` without writing: what a transaction would do first. With
+ * an alias cache, also resolves them and makes their fact rows where the cache can answer
+ * (`planBatch`). A batch or source that does not exist is left out (the transaction skips it again).
  */
 export async function prepareBatches(
   db: StoreHandle,
   io: HarmonizeIo,
   events: DomainEvent[],
+  options: { clock: Clock; aliasCache?: AliasCache | undefined },
 ): Promise<PreparedBatch[]> {
   const out: PreparedBatch[] = []
   for (const event of events) {
@@ -81,7 +86,14 @@ export async function prepareBatches(
     const { map: mapper, validateMapped, version } = await mapperFor(db, io, event.tenantId, source)
     const map = withFileLines(mapper, batch.records)
     const mapped = await mapRecords({ map, validateMapped, records: batch.records })
-    out.push({ event, source, version, records: batch.records, map, mapped })
+    const plan = await planBatch(db, options, {
+      ...harmonizeInput(event.tenantId, source, batch.records, batchId),
+      batchId,
+      map,
+      mapped,
+      aliasCache: options.aliasCache,
+    })
+    out.push({ event, source, version, records: batch.records, map, mapped, plan })
   }
   return out
 }
@@ -116,6 +128,7 @@ export async function harmonizeConsumer(
           ...harmonizeInput(event.tenantId, source, ready.records, batchId),
           map: ready.map,
           mapped: ready.mapped,
+          plan: ready.plan,
           aliasCache,
         }),
       )

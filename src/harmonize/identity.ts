@@ -1,6 +1,7 @@
 import {
   type AliasCache,
   type AliasKey,
+  type CachedAlias,
   type IdentityDb,
   type IdentityEntityType,
   loadEntities,
@@ -70,7 +71,7 @@ export async function resolveIdentities(
   const live = () => uses.filter((u) => !failures.has(u.record))
   for (const u of uses) {
     if ('id' in u.ref && isJunkId(u.ref.id, input.junk)) {
-      fail(u.record, 'unresolved', u.field, `"${u.ref.id}" stands for nobody; it is never matched or created`)
+      fail(u.record, 'unresolved', u.field, junkMessage(u.ref.id))
     }
   }
   const groups = new Map<string, string | null>()
@@ -96,6 +97,52 @@ export async function resolveIdentities(
     idOf: (type, ref) => idOf(found, type, ref, system),
     groupOfProduct: (id) => (id === null ? null : (groups.get(id) ?? null)),
     ...stats,
+  }
+}
+
+function junkMessage(id: string): string {
+  return `"${id}" stands for nobody; it is never matched or created`
+}
+
+/**
+ * What `resolveIdentities` would answer, from aliases looked up before (an `AliasCache` snapshot)
+ * and without the database, or undefined when it cannot know: a record describes an entity,
+ * names one by FXM id or as a supplier (which may promote it), or refers to an alias the snapshot
+ * lacks (or a product without its group). Junk ids fail their record as there. Pure, so a batch
+ * can be resolved before its write transaction begins, and is valid in it while the snapshot's
+ * version holds.
+ */
+export function identitiesFromCache(
+  input: Pick<IdentityInput, 'system' | 'junk' | 'records'>,
+  aliases: Map<string, CachedAlias>,
+): Identities | undefined {
+  const { system } = input
+  const failures = new Map<number, RecordFailure>()
+  const found = new Map<string, string>()
+  const groups = new Map<string, string | null>()
+  for (const [i, mapped] of input.records) {
+    if (mapped.entities.length > 0) return undefined
+    for (const u of refUses(mapped, i, system)) {
+      if (u.supplier || !('id' in u.ref)) return undefined
+      if (isJunkId(u.ref.id, input.junk)) {
+        const issue = { field: u.field, message: junkMessage(u.ref.id) }
+        const failure = failures.get(i)
+        if (failure) failure.issues.push(issue)
+        else failures.set(i, { reason: 'unresolved', issues: [issue] })
+        continue
+      }
+      const hit = aliases.get(u.key)
+      if (!hit || (u.type === 'product' && hit.productGroupId === undefined)) return undefined
+      found.set(u.key, hit.entityId)
+      if (u.type === 'product') groups.set(hit.entityId, hit.productGroupId ?? null)
+    }
+  }
+  return {
+    failures,
+    idOf: (type, ref) => idOf(found, type, ref, system),
+    groupOfProduct: (id) => (id === null ? null : (groups.get(id) ?? null)),
+    created: 0,
+    updated: 0,
   }
 }
 

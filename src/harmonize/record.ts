@@ -11,7 +11,7 @@ import {
   type MappedRecord,
 } from './canonical.js'
 import { type FactContext, type FactRow, factIds, factRow, movedFrom, upsertFacts } from './facts.js'
-import { type RecordFailure, resolveIdentities } from './identity.js'
+import { type Identities, identitiesFromCache, type RecordFailure, resolveIdentities } from './identity.js'
 import type { HarmonizeSource, MappingResult, RecordMapper } from './io.js'
 import {
   type QuarantineEntry,
@@ -61,6 +61,22 @@ export interface HarmonizeInput {
    * (outside the write transaction); mapped here otherwise.
    */
   mapped?: MappingResult[]
+  /**
+   * The batch resolved and made into rows before the transaction (`planBatch`): taken when the
+   * tenant's aliases and time zone are still as they were then, made again here otherwise.
+   */
+  plan?: BatchPlan | undefined
+}
+
+/** A batch made into fact rows, not yet written: what failed, and the rows by type and external id. */
+export interface BatchPlan {
+  batchId: string
+  timeZone: string
+  /** The identity version of the alias snapshot it was resolved from; null when resolved in a transaction. */
+  identityVersion: number | null
+  failures: Map<number, RecordFailure>
+  rows: Map<FactType, Map<string, FactRow>>
+  entities: { created: number; updated: number }
 }
 
 /** What one `harmonizeRecords` call did; also the payload of its `harmonize.facts.recorded` event. */
@@ -88,7 +104,8 @@ export function newReplayBatchId(now: number): string {
  * every reference of the batch in bulk, upserts the facts on `(tenant, source, external id)` (a
  * replay after a mapping change updates, an identical replay changes nothing), links returns to
  * their original lines, quarantines every record that fails (never drops one), and appends one
- * `harmonize.facts.recorded` event for the batch.
+ * `harmonize.facts.recorded` event for the batch. A `plan` made before the transaction
+ * (`planBatch`) stands in for the mapping, resolving and rows while it still holds.
  *
  * @example
  * await store.transaction((trx) => harmonizeRecords(trx, { clock }, { tenantId, source, records, map }))
@@ -100,46 +117,13 @@ export async function harmonizeRecords(
 ): Promise<HarmonizeResult> {
   const { clock } = deps
   const { tenantId, source, records } = input
-  const batchId = input.batchId ?? commonBatch(records) ?? newReplayBatchId(clock.now())
-  const failures = new Map<number, RecordFailure>()
-  const mapped = new Map<number, MappedRecord>()
-  const results = input.mapped ?? (await mapRecords(input))
-  for (const [i, checked] of results.entries()) {
-    if (checked.ok) mapped.set(i, checked.mapped)
-    else failures.set(i, { reason: checked.reason ?? 'mapping', issues: checked.issues })
-  }
-  const identities = await resolveIdentities(trx, clock, {
-    tenantId,
-    system: source.system,
-    policy: source.unknownRefPolicy ?? 'create',
-    junk: junkSet(source.junkIds),
-    records: mapped,
-    aliasCache: input.aliasCache,
-  })
-  for (const [i, failure] of identities.failures) failures.set(i, failure)
-
   const timeZone = (await tenantTimeZone(trx, tenantId)) ?? 'UTC'
+  const plan =
+    input.plan && (await planHolds(trx, input, input.plan, timeZone))
+      ? input.plan
+      : await planInTransaction(trx, clock, input, timeZone)
+  const { batchId, failures, rows } = plan
   const now = clock.now()
-  const nextId = factIds(now)
-  const rows = new Map<FactType, Map<string, FactRow>>()
-  for (const [i, record] of mapped) {
-    if (failures.has(i)) continue
-    const ctx: FactContext = {
-      tenantId,
-      sourceId: source.id,
-      batchId,
-      rawId: records[i]?.rawId ?? null,
-      timeZone,
-      nowIso: new Date(now).toISOString(),
-      nextId,
-    }
-    for (const fact of record.facts) {
-      const ofType = rows.get(fact.type) ?? new Map()
-      rows.set(fact.type, ofType)
-      // The same fact twice in one batch: the later record wins, as it would in two batches.
-      ofType.set(fact.externalId, factRow(fact, identities, ctx))
-    }
-  }
   const counts = Object.fromEntries(FACT_TYPES.map((t) => [t, rows.get(t)?.size ?? 0])) as Record<
     FactType,
     number
@@ -179,7 +163,7 @@ export async function harmonizeRecords(
     changed,
     quarantined: entries.length,
     resolved,
-    entities: { created: identities.created, updated: identities.updated },
+    entities: plan.entities,
   }
   await appendEvents(trx, clock, [
     {
@@ -193,6 +177,127 @@ export async function harmonizeRecords(
     },
   ])
   return result
+}
+
+/**
+ * Resolves a mapped batch from the aliases looked up before and makes its fact rows, without
+ * writing and outside any transaction, so that its transaction only checks and writes (the write
+ * lock is held that much shorter). Undefined without an alias cache (PostgreSQL) or when the
+ * aliases cannot answer for the batch (see `identitiesFromCache`); `harmonizeRecords` then does
+ * it all in the transaction, as it does when an alias or the time zone changed in between.
+ */
+export async function planBatch(
+  db: StoreHandle,
+  deps: { clock: Clock },
+  input: HarmonizeInput & { mapped: MappingResult[]; batchId: string },
+): Promise<BatchPlan | undefined> {
+  if (!input.aliasCache) return undefined
+  const { tenantId, source } = input
+  const { mapped, failures } = splitMapped(input.mapped)
+  const snapshot = await input.aliasCache.snapshot(db, tenantId)
+  const identities = identitiesFromCache(
+    { system: source.system, junk: junkSet(source.junkIds), records: mapped },
+    snapshot.aliases,
+  )
+  if (!identities) return undefined
+  for (const [i, failure] of identities.failures) failures.set(i, failure)
+  const timeZone = (await tenantTimeZone(db, tenantId)) ?? 'UTC'
+  const where = { tenantId, sourceId: source.id, batchId: input.batchId, timeZone, now: deps.clock.now() }
+  return {
+    batchId: input.batchId,
+    timeZone,
+    identityVersion: snapshot.version,
+    failures,
+    rows: factRows(input.records, mapped, failures, identities, where),
+    entities: { created: 0, updated: 0 },
+  }
+}
+
+/** True when a plan made before the transaction still stands in it: same batch, aliases and time zone. */
+async function planHolds(
+  trx: StoreHandle,
+  input: HarmonizeInput,
+  plan: BatchPlan,
+  timeZone: string,
+): Promise<boolean> {
+  if (plan.identityVersion === null || !input.aliasCache || plan.timeZone !== timeZone) return false
+  if (plan.batchId !== (input.batchId ?? commonBatch(input.records))) return false
+  return input.aliasCache.holds(trx, input.tenantId, plan.identityVersion)
+}
+
+/** Maps, resolves (creating entities as the source's policy says) and makes the fact rows, in `trx`. */
+async function planInTransaction(
+  trx: StoreHandle,
+  clock: Clock,
+  input: HarmonizeInput,
+  timeZone: string,
+): Promise<BatchPlan> {
+  const { tenantId, source, records } = input
+  const batchId = input.batchId ?? commonBatch(records) ?? newReplayBatchId(clock.now())
+  const { mapped, failures } = splitMapped(input.mapped ?? (await mapRecords(input)))
+  const identities = await resolveIdentities(trx, clock, {
+    tenantId,
+    system: source.system,
+    policy: source.unknownRefPolicy ?? 'create',
+    junk: junkSet(source.junkIds),
+    records: mapped,
+    aliasCache: input.aliasCache,
+  })
+  for (const [i, failure] of identities.failures) failures.set(i, failure)
+  const where = { tenantId, sourceId: source.id, batchId, timeZone, now: clock.now() }
+  return {
+    batchId,
+    timeZone,
+    identityVersion: null,
+    failures,
+    rows: factRows(records, mapped, failures, identities, where),
+    entities: { created: identities.created, updated: identities.updated },
+  }
+}
+
+/** The records mapped, by index, and those whose mapping failed. */
+function splitMapped(results: MappingResult[]): {
+  mapped: Map<number, MappedRecord>
+  failures: Map<number, RecordFailure>
+} {
+  const failures = new Map<number, RecordFailure>()
+  const mapped = new Map<number, MappedRecord>()
+  for (const [i, checked] of results.entries()) {
+    if (checked.ok) mapped.set(i, checked.mapped)
+    else failures.set(i, { reason: checked.reason ?? 'mapping', issues: checked.issues })
+  }
+  return { mapped, failures }
+}
+
+/** The fact rows of the records that did not fail, by type and external id. */
+function factRows(
+  records: HarmonizeRecord[],
+  mapped: Map<number, MappedRecord>,
+  failures: Map<number, RecordFailure>,
+  identities: Identities,
+  where: { tenantId: string; sourceId: string; batchId: string; timeZone: string; now: number },
+): Map<FactType, Map<string, FactRow>> {
+  const ctx: FactContext = {
+    tenantId: where.tenantId,
+    sourceId: where.sourceId,
+    batchId: where.batchId,
+    rawId: null,
+    timeZone: where.timeZone,
+    nowIso: new Date(where.now).toISOString(),
+    nextId: factIds(where.now),
+  }
+  const rows = new Map<FactType, Map<string, FactRow>>()
+  for (const [i, record] of mapped) {
+    if (failures.has(i)) continue
+    ctx.rawId = records[i]?.rawId ?? null
+    for (const fact of record.facts) {
+      const ofType = rows.get(fact.type) ?? new Map()
+      rows.set(fact.type, ofType)
+      // The same fact twice in one batch: the later record wins, as it would in two batches.
+      ofType.set(fact.externalId, factRow(fact, identities, ctx))
+    }
+  }
+  return rows
 }
 
 /**
