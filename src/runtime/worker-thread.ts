@@ -17,6 +17,12 @@ const RESTART_FIRST_MS = 1000
 const WORKER_TURN_SLOT = 1
 const RESTART_MAX_MS = 30_000
 const STOP_WAIT_MS = 30_000
+/**
+ * The worker thread's young generation, twice V8's default of 32 MB: harmonize and the rollups
+ * make short-lived objects by the batch, and fewer scavenges promote fewer of them. HTTP ingest to
+ * facts, six runs taking turns: 31,700 events/s on average with the default, 33,700 with 64 MB.
+ */
+const WORKER_YOUNG_GENERATION_MB = 64
 
 /**
  * Runs FXM's worker (jobs, outbox consumers, recurring schedule) in a thread of this process with
@@ -43,7 +49,9 @@ export function startWorkerThread(config: FxmConfig, logger: Logger): WorkerThre
     // SQLite: the thread takes turns writing the file with this one (see `writerTurnsBuffer`).
     const writerTurns = isPostgresUrl(config.databaseUrl) ? undefined : writerTurnsBuffer(config.databaseUrl)
     const workerData = { config, writerTurns, writerTurnSlot: WORKER_TURN_SLOT }
-    const worker: Worker = startModuleThread(import.meta.url, 'worker-thread-main', workerData)
+    const worker: Worker = startModuleThread(import.meta.url, 'worker-thread-main', workerData, {
+      maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB,
+    })
     current = worker
     worker.on('message', (message: WorkerThreadMessage) => {
       if (message.type === 'started') {
