@@ -136,11 +136,13 @@ export interface CachedAlias {
  * The aliases one harmonize worker has looked up, by tenant, kept as long as the tenant's identity
  * version stands still: triggers move it with every change of an alias (created, re-pointed by a
  * merge, deleted) and of a product's group, whoever writes it, so a look-up answers from here
- * exactly what the database would answer. SQLite only (the version is read inside the write
- * transaction, and no other writer can run beside it; PostgreSQL has no version table, see the
- * catalog migrations). Only aliases that exist are kept, at most
- * `MAX_PER_TENANT` per tenant. A transaction that looked up aliases and rolled back must `clear()`
- * it: what it saw of its own writes is gone.
+ * what the database would answer. On SQLite the version moves in the writing statement and is read
+ * inside the write transaction, where no other writer runs. On PostgreSQL it moves when the change
+ * commits (see the catalog migrations), and the version is read before the aliases, so what is
+ * kept under a version is never older than it; a look-up answers as one made when the version was
+ * read would. Only aliases that exist are kept, at most `MAX_PER_TENANT` per tenant. A
+ * transaction that looked up aliases and rolled back must `clear()` it: what it saw of its own
+ * writes is gone (on PostgreSQL they are kept under the version that stands before they commit).
  *
  * @example
  * const cache = new AliasCache()
@@ -191,9 +193,8 @@ async function identityVersion(db: IdentityDb, tenantId: string): Promise<number
   return Number(rows[0]?.version ?? 0)
 }
 
-/** The alias cache of harmonize on this store's database: one per store on SQLite, none on PostgreSQL. */
-export function aliasCacheOf(store: { caps: { concurrentWriters: boolean } }): AliasCache | undefined {
-  if (store.caps.concurrentWriters) return undefined
+/** The alias cache of harmonize on this store's database: one per store. */
+export function aliasCacheOf(store: object): AliasCache {
   let cache = aliasCaches.get(store)
   if (!cache) {
     cache = new AliasCache()

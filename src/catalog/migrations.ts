@@ -268,8 +268,8 @@ export const catalogMigrations: FxmMigration[] = [
   {
     // SQLite: a counter per tenant that every change of an alias, and of a product's group, moves
     // (triggers, so no writer can forget it). Harmonize keeps the aliases it has looked up while
-    // the counter stands still (`AliasCache`). PostgreSQL has no cache (its writers run side by
-    // side, and a snapshot can be older than the counter), so no counter.
+    // the counter stands still (`AliasCache`). PostgreSQL's counter moves at commit instead (its
+    // writers run side by side): `20261214_01_catalog_identity_versions_postgres`.
     name: '20261212_17_catalog_identity_versions',
     async up(db, caps) {
       if (caps.concurrentWriters) return
@@ -293,6 +293,45 @@ export const catalogMigrations: FxmMigration[] = [
         await sql`create trigger ${sql.raw(`identity_version_${name}`)} after ${sql.raw(event)}
           begin ${bump(`${row}.tenant_id`)} end`.execute(db)
       }
+    },
+  },
+  {
+    // PostgreSQL: the same counter, moved when the change commits. Deferred constraint triggers
+    // run at commit, after every statement of the transaction, so the counter's row lock is the
+    // last lock a transaction takes (held only while it commits: no lock-order cycles with other
+    // writers), and the counter moves in the commit that makes the change visible. A reader under
+    // READ COMMITTED that reads the counter before the aliases can only keep data at least as new
+    // as the version it keeps them under; the next reader that sees the counter move drops them.
+    // One move per tenant and transaction (a transaction-local setting marks it done).
+    name: '20261214_01_catalog_identity_versions_postgres',
+    async up(db, caps) {
+      if (!caps.concurrentWriters) return
+      await sql`create table identity_versions (
+        tenant_id text not null primary key, version bigint not null
+      )`.execute(db)
+      await sql`create function fxm_identity_moved() returns trigger language plpgsql as $$
+        declare
+          tenant text;
+          marker text;
+        begin
+          if tg_op = 'DELETE' then tenant := old.tenant_id; else tenant := new.tenant_id; end if;
+          -- Nested: the aliases' rows have no product_group_id, so the test must never reach them.
+          if tg_op = 'UPDATE' and tg_table_name = 'products' then
+            if old.product_group_id is not distinct from new.product_group_id then return null; end if;
+          end if;
+          marker := 'fxm_identity_moved.t' || md5(tenant);
+          if current_setting(marker, true) = '1' then return null; end if;
+          perform set_config(marker, '1', true);
+          insert into identity_versions (tenant_id, version) values (tenant, 1)
+            on conflict (tenant_id) do update set version = identity_versions.version + 1;
+          return null;
+        end $$`.execute(db)
+      await sql`create constraint trigger identity_version_aliases
+        after insert or update or delete on aliases deferrable initially deferred
+        for each row execute function fxm_identity_moved()`.execute(db)
+      await sql`create constraint trigger identity_version_products
+        after update of product_group_id or delete on products deferrable initially deferred
+        for each row execute function fxm_identity_moved()`.execute(db)
     },
   },
 ]

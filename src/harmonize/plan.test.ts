@@ -83,14 +83,9 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
   const alias = (entityType: 'account' | 'product' | 'product_group', externalId: string) =>
     resolveAlias(w.deps, w.a.system, { system: 'web', entityType, externalId })
 
-  it('makes the facts the transaction would make, which then only writes them (SQLite)', async () => {
+  it('makes the facts the transaction would make, which then only writes them', async () => {
     const batch = input([view('p1', 'K-1', 'P-1', 'G-1'), view('p2', 'K-2', 'P-2', 'G-2')])
     const made = await plan(batch)
-    if (engine === 'postgres') {
-      // No alias cache: every writer runs beside the others, so everything happens in the transaction.
-      expect(made).toBeUndefined()
-      return
-    }
     expect(made).toBeDefined()
     const result = await write(batch, made)
     expect(result).toMatchObject({ changed: 2, quarantined: 0, entities: { created: 0, updated: 0 } })
@@ -114,7 +109,7 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
     await warm([view('m0', 'K-1', 'P-1', 'G-1')])
     const batch = input([view('m1', 'K-1', 'P-1', 'G-1')])
     const made = await plan(batch)
-    expect(made !== undefined).toBe(engine === 'sqlite')
+    expect(made).toBeDefined()
     const k2 = await alias('account', 'K-2')
     await upsertAlias(w.deps, w.a.as.admin, {
       system: 'web',
@@ -130,7 +125,7 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
     await warm([view('g0', 'K-2', 'P-2', 'G-2')])
     const regrouped = input([view('g1', 'K-2', 'P-2', 'G-2', { productGroup: undefined })])
     const made = await plan(regrouped)
-    expect(made !== undefined).toBe(engine === 'sqlite')
+    expect(made).toBeDefined()
     const g1 = await alias('product_group', 'G-1')
     await updateProduct(w.deps, w.a.as.admin, (await alias('product', 'P-2')) as string, {
       productGroupId: g1 as string,
@@ -141,7 +136,7 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
     await warm([view('z0', 'K-2', 'P-2', 'G-2')])
     const late = input([view('z1', 'K-2', 'P-2', 'G-2')])
     const planned = await plan(late)
-    expect(planned !== undefined).toBe(engine === 'sqlite')
+    expect(planned).toBeDefined()
     await updateTenant(w.deps, w.a.system, { timeZone: 'UTC' })
     try {
       await write(late, planned)
@@ -184,7 +179,7 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
     await warm([view('j0', 'K-1', 'P-1', 'G-1')])
     const batch = input([view('j1', 'anonymous', 'P-1', 'G-1'), view('j2', 'K-1', 'P-1', 'G-1')])
     const made = await plan(batch)
-    expect(made?.failures.get(0)?.reason).toBe(engine === 'sqlite' ? 'unresolved' : undefined)
+    expect(made?.failures.get(0)?.reason).toBe('unresolved')
     const result = await write(batch, made)
     expect(result).toMatchObject({ changed: 1, quarantined: 1 })
     const page = await listQuarantine(w.deps, w.a.as.admin, { sourceId: web.id })

@@ -182,9 +182,9 @@ export async function harmonizeRecords(
 /**
  * Resolves a mapped batch from the aliases looked up before and makes its fact rows, without
  * writing and outside any transaction, so that its transaction only checks and writes (the write
- * lock is held that much shorter). Undefined without an alias cache (PostgreSQL) or when the
- * aliases cannot answer for the batch (see `identitiesFromCache`); `harmonizeRecords` then does
- * it all in the transaction, as it does when an alias or the time zone changed in between.
+ * lock is held that much shorter). Undefined without an alias cache or when the aliases cannot
+ * answer for the batch (see `identitiesFromCache`); `harmonizeRecords` then does it all in the
+ * transaction, as it does when an alias or the time zone changed in between.
  */
 export async function planBatch(
   db: StoreHandle,
