@@ -298,8 +298,9 @@ export const catalogMigrations: FxmMigration[] = [
   {
     // PostgreSQL: the same counter, moved when the change commits. Deferred constraint triggers
     // run at commit, after every statement of the transaction, so the counter's row lock is the
-    // last lock a transaction takes (held only while it commits: no lock-order cycles with other
-    // writers), and the counter moves in the commit that makes the change visible. A reader under
+    // last lock a transaction takes (held only while it commits: no lock-order cycle with a writer
+    // of one tenant; of two writers that each change several tenants' aliases, one at a time runs,
+    // the harmonize consumer), and the counter moves in the commit that makes the change visible. A reader under
     // READ COMMITTED that reads the counter before the aliases can only keep data at least as new
     // as the version it keeps them under; the next reader that sees the counter move drops them.
     // One move per tenant and transaction (a transaction-local setting marks it done).
