@@ -62,7 +62,7 @@ export interface PreparedBatch {
   /** The mapper the records went through, and what it made of each. */
   map: RecordMapper
   mapped: MappingResult[]
-  /** The batch resolved and made into rows from the alias cache, when it could answer (SQLite). */
+  /** The batch resolved and made into rows from the alias cache, when it could answer. */
   plan?: BatchPlan | undefined
 }
 

@@ -52,8 +52,8 @@ export interface HarmonizeInput {
   /** Check mapped records against the canonical schemas; default true (native mapping is valid by construction). */
   validateMapped?: boolean
   /**
-   * Aliases looked up before, kept while no alias changed (`aliasCacheOf`): the outbox consumer's,
-   * on SQLite. A caller that passes one clears it when the transaction fails.
+   * Aliases looked up before, kept while no alias changed (`aliasCacheOf`): the outbox consumer's.
+   * A caller that passes one clears it when the transaction fails.
    */
   aliasCache?: AliasCache | undefined
   /**
