@@ -39,13 +39,20 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens the store for a SQLite file path (or `:memory:`) or a `postgres://` URL.
+ * Opens the store for a SQLite file path (or `:memory:`) or a `postgres://` URL. Any other URL
+ * (`sqlite:///data/fxm.db`, `mysql://...`) is refused: it would otherwise be taken for a relative
+ * file path.
  *
  * @example
  * const store = openStore('./data/fxm.db')
  * await store.transaction(async (trx) => { ... })
  */
 export function openStore(url: string, options: OpenStoreOptions = {}): Store {
+  if (!isPostgresUrl(url) && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new Error(
+      `openStore: unsupported URL ${redactUrl(url)}; give a SQLite file path, :memory: or a postgres:// URL`,
+    )
+  }
   if (isPostgresUrl(url)) {
     const { db, pool } = openPostgres<StoreTables>(url, options)
     const listen = (channel: string, onNotify: () => void) => listenPostgres(pool, channel, onNotify)
