@@ -16,8 +16,9 @@ describe.each(ENGINES)('the identity version on %s', (engine) => {
   let a: SeededTenant
   const clock = fixedClock('2026-03-10T08:00:00.000Z')
   const tenant = () => a.tenant.id
-  /** Read on a connection of its own, as another process would. */
-  const version = () => new AliasCache().snapshot(other.db, tenant()).then((s) => s.version)
+  /** The committed version, read on a connection of its own, as another process would. */
+  const version = () =>
+    new AliasCache().snapshot(other.db, tenant()).then((s) => Number(s.version.split('.')[0]))
   const insertAlias = (db: Store['db'], externalId: string) =>
     sql`insert into aliases (tenant_id, system, entity_type, external_id, entity_id, created_at)
       values (${tenant()}, 'erp', 'account', ${externalId}, 'acc_x', '2026-03-10T08:00:00.000Z')`.execute(db)
@@ -35,10 +36,15 @@ describe.each(ENGINES)('the identity version on %s', (engine) => {
   it('moves when an alias change commits, not before, and not on a rollback', async () => {
     const before = await version()
     await t.store.transaction(async (trx) => {
+      const cache = new AliasCache()
+      const inside = (await cache.snapshot(trx, tenant())).version
       await insertAlias(trx, 'K-1')
       await insertAlias(trx, 'K-2')
       await insertAlias(trx, 'K-3')
       expect(await version()).toBe(before)
+      // The changing transaction itself sees a version of its own at once (on SQLite the counter
+      // itself, on PostgreSQL its uncommitted changes counted beside the counter).
+      expect(await cache.holds(trx, tenant(), inside)).toBe(false)
     })
     const after = await version()
     expect(after).toBeGreaterThan(before)

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { z } from 'zod'
 import { type Clock, FxmError, newId } from '../core/index.js'
-import { anyOf, appendEvents, parseJson, type StoreTables, toJson } from '../store/index.js'
+import { anyOf, appendEvents, engineOf, parseJson, type StoreTables, toJson } from '../store/index.js'
 import type { createAccountSchema } from './accounts.js'
 import type { AuditActor } from './audit.js'
 import type { createContactSchema } from './contacts.js'
@@ -138,9 +138,9 @@ export interface CachedAlias {
  * merge, deleted) and of a product's group, whoever writes it, so a look-up answers from here
  * what the database would answer. On SQLite the version moves in the writing statement and is read
  * inside the write transaction, where no other writer runs. On PostgreSQL it moves when the change
- * commits (see the catalog migrations), and the version is read before the aliases, so what is
- * kept under a version is never older than it; a look-up answers as one made when the version was
- * read would. Only aliases that exist are kept, at most `MAX_PER_TENANT` per tenant. A
+ * commits (see the catalog migrations), the changing transaction counts its own changes beside it,
+ * and the version is read before the aliases, so what is kept under a version is never older than
+ * it; a look-up answers as one made when the version was read would. Only aliases that exist are kept, at most `MAX_PER_TENANT` per tenant. A
  * transaction that looked up aliases and rolled back must `clear()` it: what it saw of its own
  * writes is gone (on PostgreSQL they are kept under the version that stands before they commit).
  *
@@ -150,7 +150,7 @@ export interface CachedAlias {
  */
 export class AliasCache {
   static readonly MAX_PER_TENANT = 200_000
-  readonly #tenants = new Map<string, { version: number; aliases: Map<string, CachedAlias> }>()
+  readonly #tenants = new Map<string, AliasSnapshot>()
 
   /** The tenant's kept aliases as of its version now (read in `db`), emptied when it moved. */
   async aliasesOf(db: IdentityDb, tenantId: string): Promise<Map<string, CachedAlias>> {
@@ -171,7 +171,7 @@ export class AliasCache {
   }
 
   /** True while no alias and no product's group of the tenant changed since `snapshot` gave `version`. */
-  async holds(db: IdentityDb, tenantId: string, version: number): Promise<boolean> {
+  async holds(db: IdentityDb, tenantId: string, version: string): Promise<boolean> {
     return (await identityVersion(db, tenantId)) === version
   }
 
@@ -183,14 +183,25 @@ export class AliasCache {
 
 /** The aliases an `AliasCache` keeps for a tenant, and the identity version they stand for. */
 export interface AliasSnapshot {
-  version: number
+  version: string
   aliases: Map<string, CachedAlias>
 }
 
-async function identityVersion(db: IdentityDb, tenantId: string): Promise<number> {
-  const { rows } = await sql<{ version: number }>`select version from identity_versions
-    where tenant_id = ${tenantId}`.execute(cat(db))
-  return Number(rows[0]?.version ?? 0)
+/**
+ * The tenant's identity version as seen in `db`: on PostgreSQL the committed counter and the
+ * changes the reading transaction made itself and has not committed yet (`12.0`, `12.3`).
+ */
+async function identityVersion(db: IdentityDb, tenantId: string): Promise<string> {
+  if (engineOf(cat(db)) === 'sqlite') {
+    const { rows } = await sql<{ version: number }>`select version from identity_versions
+      where tenant_id = ${tenantId}`.execute(cat(db))
+    return String(rows[0]?.version ?? 0)
+  }
+  const { rows } = await sql<{ version: string; touched: string }>`select
+    coalesce((select version from identity_versions where tenant_id = ${tenantId}), 0) as version,
+    coalesce(nullif(current_setting('fxm_identity_touched.t' || md5(${tenantId}), true), ''), '0') as touched
+  `.execute(cat(db))
+  return `${rows[0]?.version ?? 0}.${rows[0]?.touched ?? 0}`
 }
 
 /** The alias cache of harmonize on this store's database: one per store. */

@@ -303,7 +303,10 @@ export const catalogMigrations: FxmMigration[] = [
     // the harmonize consumer), and the counter moves in the commit that makes the change visible. A reader under
     // READ COMMITTED that reads the counter before the aliases can only keep data at least as new
     // as the version it keeps them under; the next reader that sees the counter move drops them.
-    // One move per tenant and transaction (a transaction-local setting marks it done).
+    // One move per tenant and transaction (a transaction-local setting marks it done). Within the
+    // changing transaction the counter stands still until commit, so immediate triggers also count
+    // the changes in a transaction-local setting (no lock), which the version read there includes:
+    // a later look-up of the same transaction never answers from aliases kept before the change.
     name: '20261214_01_catalog_identity_versions_postgres',
     async up(db, caps) {
       if (!caps.concurrentWriters) return
@@ -327,6 +330,26 @@ export const catalogMigrations: FxmMigration[] = [
             on conflict (tenant_id) do update set version = identity_versions.version + 1;
           return null;
         end $$`.execute(db)
+      await sql`create function fxm_identity_touched() returns trigger language plpgsql as $$
+        declare
+          marker text;
+        begin
+          if tg_op = 'DELETE' then
+            marker := 'fxm_identity_touched.t' || md5(old.tenant_id);
+          else
+            marker := 'fxm_identity_touched.t' || md5(new.tenant_id);
+          end if;
+          perform set_config(marker,
+            (coalesce(nullif(current_setting(marker, true), ''), '0')::bigint + 1)::text, true);
+          return null;
+        end $$`.execute(db)
+      await sql`create trigger identity_touched_aliases after insert or update or delete on aliases
+        for each row execute function fxm_identity_touched()`.execute(db)
+      await sql`create trigger identity_touched_products_regrouped after update of product_group_id
+        on products for each row when (old.product_group_id is distinct from new.product_group_id)
+        execute function fxm_identity_touched()`.execute(db)
+      await sql`create trigger identity_touched_products_deleted after delete on products
+        for each row execute function fxm_identity_touched()`.execute(db)
       await sql`create constraint trigger identity_version_aliases
         after insert or update or delete on aliases deferrable initially deferred
         for each row execute function fxm_identity_moved()`.execute(db)

@@ -146,6 +146,25 @@ describe.each(ENGINES)('planning a batch before its transaction on %s', (engine)
     expect(await fact('z1')).toMatchObject({ day: '2026-03-02', recorded_at: WRITTEN_AT })
   })
 
+  it("sees in the same transaction what an earlier batch of it changed: a product's new group", async () => {
+    await warm([view('r0', 'K-1', 'P-1', 'G-1'), view('r1', 'K-2', 'P-2', 'G-2')])
+    const regroup = input([
+      { id: 'r2', type: 'product', time, product: 'P-1', name: 'Bolt M8', productGroup: 'G-2' },
+    ])
+    const planned = input([view('r3', 'K-1', 'P-1', 'G-1', { productGroup: undefined })])
+    const looked = input([view('r4', 'K-1', 'P-1', 'G-1', { productGroup: undefined })])
+    const made = await plan(planned)
+    expect(made).toBeDefined()
+    await t.store.transaction(async (trx) => {
+      await harmonizeRecords(trx, w.deps, regroup)
+      await harmonizeRecords(trx, w.deps, { ...planned, plan: made })
+      await harmonizeRecords(trx, w.deps, looked)
+    })
+    const g2 = await alias('product_group', 'G-2')
+    expect(await fact('r3')).toMatchObject({ product_group_id: g2, recorded_at: WRITTEN_AT })
+    expect((await fact('r4')).product_group_id).toBe(g2)
+  })
+
   it('leaves to the transaction what the cache cannot answer', async () => {
     const k1 = await alias('account', 'K-1')
     const cases: Record<string, Record<string, unknown>[]> = {

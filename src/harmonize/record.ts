@@ -73,7 +73,7 @@ export interface BatchPlan {
   batchId: string
   timeZone: string
   /** The identity version of the alias snapshot it was resolved from; null when resolved in a transaction. */
-  identityVersion: number | null
+  identityVersion: string | null
   failures: Map<number, RecordFailure>
   rows: Map<FactType, Map<string, FactRow>>
   entities: { created: number; updated: number }
