@@ -300,9 +300,10 @@ export const catalogMigrations: FxmMigration[] = [
     // run at commit, after every statement of the transaction, so the counter's row lock is the
     // last lock a transaction takes (held only while it commits: no lock-order cycle with a writer
     // of one tenant; of two writers that each change several tenants' aliases, one at a time runs,
-    // the harmonize consumer), and the counter moves in the commit that makes the change visible. A reader under
-    // READ COMMITTED that reads the counter before the aliases can only keep data at least as new
-    // as the version it keeps them under; the next reader that sees the counter move drops them.
+    // the harmonize consumer), and the counter moves in the commit that makes the change visible.
+    // A reader under READ COMMITTED that reads the counter before the aliases can only keep data
+    // at least as new as the version it keeps them under; the next reader that sees the counter
+    // move drops them.
     // One move per tenant and transaction (a transaction-local setting marks it done). Within the
     // changing transaction the counter stands still until commit, so immediate triggers also count
     // the changes in a transaction-local setting (no lock), which the version read there includes:
@@ -319,10 +320,6 @@ export const catalogMigrations: FxmMigration[] = [
           marker text;
         begin
           if tg_op = 'DELETE' then tenant := old.tenant_id; else tenant := new.tenant_id; end if;
-          -- Nested: the aliases' rows have no product_group_id, so the test must never reach them.
-          if tg_op = 'UPDATE' and tg_table_name = 'products' then
-            if old.product_group_id is not distinct from new.product_group_id then return null; end if;
-          end if;
           marker := 'fxm_identity_moved.t' || md5(tenant);
           if current_setting(marker, true) = '1' then return null; end if;
           perform set_config(marker, '1', true);
@@ -353,8 +350,12 @@ export const catalogMigrations: FxmMigration[] = [
       await sql`create constraint trigger identity_version_aliases
         after insert or update or delete on aliases deferrable initially deferred
         for each row execute function fxm_identity_moved()`.execute(db)
-      await sql`create constraint trigger identity_version_products
-        after update of product_group_id or delete on products deferrable initially deferred
+      await sql`create constraint trigger identity_version_products_regrouped
+        after update of product_group_id on products deferrable initially deferred for each row
+        when (old.product_group_id is distinct from new.product_group_id)
+        execute function fxm_identity_moved()`.execute(db)
+      await sql`create constraint trigger identity_version_products_deleted
+        after delete on products deferrable initially deferred
         for each row execute function fxm_identity_moved()`.execute(db)
     },
   },
