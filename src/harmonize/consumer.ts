@@ -43,6 +43,8 @@ export async function runHarmonizeOnce(
         types: [BATCH_RECEIVED],
         batchSize: options.batchSize ?? HARMONIZE_BATCH,
         prepare: (events) => prepareBatches(deps.store.db, io, events, { clock: deps.clock, aliasCache }),
+        // PostgreSQL: the next batches are read and planned while this transaction waits on the server.
+        readAhead: true,
       },
     )
   } catch (error) {

@@ -14,7 +14,7 @@ import { batches, type DemoTruth, generateDemoWorld, writeTruth } from '../demo/
 import { HARMONIZE_CONSUMER } from '../harmonize/index.js'
 import { createProgram, createReward, createRule, listPrograms, putTierScheme } from '../loyalty/index.js'
 import { detectSignals, METRICS_CONSUMER } from '../metrics/index.js'
-import { outboxLag } from '../store/index.js'
+import { consumerCaughtUp } from '../store/index.js'
 import { DEMO_TENANT } from './bootstrap.js'
 import type { Fxm } from './fxm.js'
 
@@ -241,9 +241,8 @@ async function pump<T>(
 async function caughtUp(fxm: Fxm, timeoutMs = 600_000): Promise<void> {
   const until = Date.now() + timeoutMs
   for (;;) {
-    const lags = await outboxLag(fxm.store)
-    const done = (consumer: string) => lags.find((l) => l.consumer === consumer)?.behind === 0
-    if (done(HARMONIZE_CONSUMER) && done(METRICS_CONSUMER)) return
+    const done = (consumer: string) => consumerCaughtUp(fxm.store, consumer)
+    if ((await done(HARMONIZE_CONSUMER)) && (await done(METRICS_CONSUMER))) return
     if (Date.now() > until)
       throw new FxmError('unavailable', 'harmonize and metrics did not catch up with the demo load in time')
     await new Promise((resolve) => setTimeout(resolve, 100))

@@ -43,6 +43,7 @@ export {
   appendEvents,
   type ConsumeOptions,
   consumeOutbox,
+  consumerCaughtUp,
   consumerPosition,
   type DomainEvent,
   type NewDomainEvent,

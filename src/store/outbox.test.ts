@@ -373,6 +373,86 @@ describe.each(ENGINES)('outbox on %s', (engine) => {
     expect(await consumeOutbox(store, 'prep', clock, collect([]))).toBe(0)
   })
 
+  it('with readAhead, hands every event once and in order, each with what prepare made of it', async () => {
+    const { store } = t
+    await store.transaction((trx) =>
+      appendEvents(
+        trx,
+        clock,
+        [1, 2, 3, 4].map((n) => ({ tenantId: 't', type: 'a', payload: { n } })),
+      ),
+    )
+    const got: { events: number[]; prepared: number[] | undefined }[] = []
+    const prepared: number[][] = []
+    const run = () =>
+      consumeOutbox(
+        store,
+        'ahead',
+        clock,
+        async (events, trx, made: number[] | undefined) => {
+          got.push({ events: events.map((e) => Number(e.payload.n)), prepared: made })
+          // Written by the first run's transaction: read ahead by no run, handled after 4.
+          if (events.some((e) => e.payload.n === 1))
+            await appendEvents(trx, clock, [{ tenantId: 't', type: 'a', payload: { n: 5 } }])
+        },
+        {
+          batchSize: 2,
+          readAhead: true,
+          prepare: async (events) => {
+            const made = events.map((e) => Number(e.payload.n) * 10)
+            prepared.push(made)
+            return made
+          },
+        },
+      )
+    while ((await run()) > 0) {}
+    expect(got).toEqual([
+      { events: [1, 2], prepared: [10, 20] },
+      { events: [3, 4], prepared: [30, 40] },
+      { events: [5], prepared: [50] },
+    ])
+    // Each event prepared once: the runs took what was read ahead instead of preparing again.
+    expect(prepared).toEqual([[10, 20], [30, 40], [50]])
+  })
+
+  it.runIf(engine === 'postgres')(
+    'reads ahead while the handler waits on the database, and drops what it read when the cursor moved elsewhere',
+    async () => {
+      const { store } = t
+      await store.transaction((trx) =>
+        appendEvents(
+          trx,
+          clock,
+          [1, 2, 3].map((n) => ({ tenantId: 't', type: 'a', payload: { n } })),
+        ),
+      )
+      const aheadOf2 = gate()
+      const got: { events: number[]; prepared: string | undefined }[] = []
+      const options = {
+        batchSize: 1,
+        readAhead: true,
+        prepare: async (events: DomainEvent[]) => {
+          if (events[0]?.payload.n === 2) aheadOf2.open()
+          return `made for ${events.map((e) => e.payload.n).join(',')}`
+        },
+      }
+      const handle = async (events: DomainEvent[], _trx: unknown, prepared: string | undefined) => {
+        got.push({ events: events.map((e) => Number(e.payload.n)), prepared })
+        // Event 2 is read and prepared while this transaction is still open.
+        if (events[0]?.payload.n === 1) await aheadOf2.promise
+      }
+      expect(await consumeOutbox(store, 'ahead', clock, handle, options)).toBe(1)
+      // Elsewhere, a consumer of the same name handles event 2: what was read ahead for it is stale.
+      await consumeOutbox(secondStore(), 'ahead', clock, async () => {}, { batchSize: 1 })
+      expect(await consumeOutbox(store, 'ahead', clock, handle, options)).toBe(1)
+      expect(await consumeOutbox(store, 'ahead', clock, handle, options)).toBe(0)
+      expect(got).toEqual([
+        { events: [1], prepared: 'made for 1' },
+        { events: [3], prepared: 'made for 3' },
+      ])
+    },
+  )
+
   it('hands every event to exactly one of two consumers of the same name in two stores, in order', async () => {
     await createNotes(t.store)
     const producers = 3

@@ -107,6 +107,15 @@ export interface ConsumeOptions<P = never> {
   weigh?: (event: DomainEvent) => number
   /** The weight a run stops at (see `weigh`); without `weigh`, ignored. */
   maxWeight?: number
+  /**
+   * With `prepare`, on PostgreSQL: while the handler's transaction runs, read the events after it and
+   * prepare them for the next run, on another connection. The transaction mostly waits on the
+   * server, so the next preparation costs no time while there is a backlog. Only events of settled
+   * transactions are read ahead, which no later commit can change; what `prepare` made of them
+   * must still be checked by the handler, as always (it was read before this transaction committed).
+   * SQLite's driver is synchronous, so there it would only lengthen the transaction: ignored.
+   */
+  readAhead?: boolean
 }
 
 /** Events of other types a consumer with `types` passes over at most in one run. */
@@ -172,10 +181,15 @@ export async function consumeOutbox<P = never>(
   let ahead: NextEvents | undefined
   let prepared: P | undefined
   if (options.prepare) {
-    ahead = await nextEvents(store, store.db, seen, options)
-    if (ahead.passed === 0) return 0
-    if (ahead.events.length > 0) prepared = await options.prepare(ahead.events)
+    const early = await takeReadAhead<P>(store, consumer, seen)
+    if (early) ({ next: ahead, prepared } = early)
+    else {
+      ahead = await nextEvents(store, store.db, seen, options)
+      if (ahead.passed === 0) return 0
+      if (ahead.events.length > 0) prepared = await options.prepare(ahead.events)
+    }
   }
+  const readAhead = options.readAhead === true && store.caps.concurrentWriters
   return store.transaction(async (trx) => {
     const cursor = await trx
       .selectFrom('outbox_cursors')
@@ -186,6 +200,7 @@ export async function consumeOutbox<P = never>(
     const unmoved = ahead !== undefined && samePosition(cursor, seen)
     const next = unmoved && ahead ? ahead : await nextEvents(store, trx, cursor, options)
     if (!next.last) return 0
+    if (readAhead) startReadAhead(store, consumer, { tx_id: next.last.tx_text, seq: next.last.seq }, options)
     if (next.events.length > 0) await handler(next.events, trx, unmoved ? prepared : undefined)
     await trx
       .updateTable('outbox_cursors')
@@ -194,6 +209,52 @@ export async function consumeOutbox<P = never>(
       .execute()
     return next.passed
   })
+}
+
+/** Events read and prepared during a consumer's previous run, for the run that starts at `from`. */
+interface ReadAhead {
+  from: CursorRow
+  work: Promise<{ next: NextEvents; prepared: unknown } | undefined>
+}
+
+const readAheads = new WeakMap<Store, Map<string, ReadAhead>>()
+
+/** Reads and prepares the events after `from` in the background, for the consumer's next run. */
+function startReadAhead<P>(
+  store: Store,
+  consumer: string,
+  from: CursorRow,
+  options: ConsumeOptions<P>,
+): void {
+  const prepare = options.prepare
+  if (!prepare) return
+  const work = (async () => {
+    const next = await nextEvents(store, store.db, from, options)
+    if (next.passed === 0) return undefined
+    return { next, prepared: next.events.length > 0 ? await prepare(next.events) : undefined }
+  })()
+    // A failed read ahead costs only its time: the next run reads for itself.
+    .catch(() => undefined)
+  let ofStore = readAheads.get(store)
+  if (!ofStore) {
+    ofStore = new Map()
+    readAheads.set(store, ofStore)
+  }
+  ofStore.set(consumer, { from, work })
+}
+
+/** What was read ahead for a run starting at `cursor`, if anything; taken once. */
+async function takeReadAhead<P>(
+  store: Store,
+  consumer: string,
+  cursor: CursorRow,
+): Promise<{ next: NextEvents; prepared: P | undefined } | undefined> {
+  const ofStore = readAheads.get(store)
+  const stashed = ofStore?.get(consumer)
+  if (!stashed) return undefined
+  ofStore?.delete(consumer)
+  if (!samePosition(stashed.from, cursor)) return undefined
+  return (await stashed.work) as { next: NextEvents; prepared: P | undefined } | undefined
 }
 
 function samePosition(a: CursorRow, b: CursorRow): boolean {
@@ -283,6 +344,30 @@ export async function consumerPosition(
     .where('consumer', '=', consumer)
     .executeTakeFirst()
   return row ? `${row.tx_id}:${row.seq}` : null
+}
+
+/**
+ * True when `consumer` has passed every event written so far (false before its first run): one
+ * indexed look-up, where `outboxLag` counts, so a caller waiting for a consumer may ask often
+ * without loading the database it waits on.
+ *
+ * @example
+ * while (!(await consumerCaughtUp(store, 'harmonize'))) await sleep(50)
+ */
+export async function consumerCaughtUp(store: Store, consumer: string): Promise<boolean> {
+  const cursor = await store.db
+    .selectFrom('outbox_cursors')
+    .select(['tx_id', 'seq'])
+    .where('consumer', '=', consumer)
+    .executeTakeFirst()
+  if (!cursor) return false
+  const next = await store.db
+    .selectFrom('outbox_events')
+    .select('seq')
+    .where(afterCursor(store, cursor.tx_id, cursor.seq))
+    .limit(1)
+    .executeTakeFirst()
+  return next === undefined
 }
 
 /** How far behind each consumer is: events written but not yet consumed. */
