@@ -23,6 +23,12 @@ export interface TimedPath {
   name: string
   /** The figure the other paths of the same engine are divided by. */
   baseline: boolean
+  /**
+   * The name of another path of the same engine that writes the same rows through the plain driver,
+   * when the baseline writes fewer (an end-to-end path that also writes facts): the table then shows
+   * this path's ratio to it as well.
+   */
+  reference?: string
   /** Puts the database back to the same starting point before every repetition. */
   reset(): Promise<void>
   /** The timed work: handles `options.rows` rows. */
@@ -51,6 +57,10 @@ export interface Measurement {
   spreadPercent: number
   /** median / median of the baseline path of the same engine in the same run. */
   ratioToBaseline: number | null
+  /** The path that writes the same rows by the plain driver (`TimedPath.reference`), if named. */
+  reference?: string
+  /** median / median of `reference` in the same run. */
+  ratioToReference?: number | null
 }
 
 /** An engine a run could not measure, and why (for example PostgreSQL not reachable). */
@@ -195,14 +205,20 @@ function summarise(engine: Engine, path: TimedPath, rows: number, samples: Sampl
     maxPerSecond: max,
     spreadPercent: med > 0 ? round(((max - min) / med) * 100, 1) : 0,
     ratioToBaseline: null,
+    ...(path.reference ? { reference: path.reference } : {}),
   }
 }
 
 function withRatios(measurements: Measurement[]): Measurement[] {
+  const ratio = (m: Measurement, to: Measurement | undefined) =>
+    to && to.medianPerSecond > 0 ? round(m.medianPerSecond / to.medianPerSecond, 3) : null
   return measurements.map((m) => {
     const base = measurements.find((b) => b.engine === m.engine && b.baseline)
-    const ratio = base && base.medianPerSecond > 0 ? round(m.medianPerSecond / base.medianPerSecond, 3) : null
-    return { ...m, ratioToBaseline: ratio }
+    const withBase = { ...m, ratioToBaseline: ratio(m, base) }
+    if (!m.reference) return withBase
+    const reference = measurements.find((r) => r.engine === m.engine && r.path === m.reference)
+    if (!reference) throw new Error(`path ${m.path} names reference ${m.reference}, which was not measured`)
+    return { ...withBase, ratioToReference: ratio(m, reference) }
   })
 }
 

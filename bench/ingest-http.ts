@@ -8,18 +8,28 @@ import { seedTenant } from '../src/catalog/fixtures.js'
 import { createApiKey, registerCatalogRoutes, verifyApiKey, verifySession } from '../src/catalog/index.js'
 import { type CollectDeps, createSource, registerCollectRoutes } from '../src/collect/index.js'
 import { loadConfig, silentLogger, systemClock, ulid } from '../src/core/index.js'
+import { factIds } from '../src/harmonize/facts.js'
 import { validateNativeEvent } from '../src/harmonize/index.js'
 import { ALL_MIGRATIONS, startWorkerThread, type WorkerThreadHandle } from '../src/runtime/index.js'
 import { consumerCaughtUp, migrateToLatest, openStore, type Store } from '../src/store/index.js'
 import { chunks } from './fact-rows.js'
 import { type Benchmark, type RunOptions, recordLatencies, type TimedPath } from './harness.js'
-import { countRawRecords, emptyRawLog, expectCount, type RawRow, rawLogBaseline } from './raw-records.js'
+import {
+  countRawRecords,
+  emptyRawLog,
+  expectCount,
+  plainWrites,
+  type RawRow,
+  rawLogBaseline,
+} from './raw-records.js'
 import type { ScratchDatabase } from './scratch.js'
 
 /** Events per request, as the issue's target names it. */
 const BATCH_EVENTS = 500
 /** Requests the client keeps in flight. */
 const IN_FLIGHT = 2
+/** The plain-driver path that writes what the end to end writes of every event: its raw row and its fact. */
+const SAME_WRITES = 'raw driver, raw log + facts'
 /** Rows per transaction of the raw baseline, as in raw-insert. */
 const TRANSACTION_ROWS = 5000
 const RAW_COLUMNS = [
@@ -36,13 +46,16 @@ const settings: Record<string, string | number> = {
   'events per request': BATCH_EVENTS,
   'requests in flight': IN_FLIGHT,
   baseline: `the same rows into raw_records (same indexes) by the plain driver, ${TRANSACTION_ROWS} rows per transaction`,
+  'same writes': `the raw rows and the fact rows harmonize makes of them (fact_interactions, same indexes, ids of FXM's shape) by the plain driver, both tables in each transaction of ${TRANSACTION_ROWS} events`,
 }
 
 /**
  * Native HTTP ingest end to end: a loopback client POSTs 500-event batches to `/v1/events` with an
  * ingest key bound to the source; each request is authenticated, every event checked, the batch
  * stored idempotently with its outbox event and committed before the reply. The baseline inserts
- * the same raw rows through the plain driver. Batch latency percentiles land in the settings.
+ * the same raw rows through the plain driver; a second plain-driver path writes them with the fact
+ * rows harmonize makes of them, which the end to end is also set against (it writes both). Batch
+ * latency percentiles land in the settings.
  */
 export const ingestHttp: Benchmark = {
   name: 'ingest-http',
@@ -50,8 +63,11 @@ export const ingestHttp: Benchmark = {
     'POST /v1/events over loopback HTTP with 500-event batches (native events, about 200 bytes each), ' +
     'authenticated by an ingest key, every event checked against the native format, stored idempotently in the raw log with the ' +
     'batch row and outbox event, committed before the reply. Raw driver: the same rows inserted into the ' +
-    'same table by better-sqlite3 or pg prepared multi-row INSERTs. "→ facts": the same requests end to end, ' +
+    'same table by better-sqlite3 or pg prepared multi-row INSERTs; "raw driver, raw log + facts": the raw rows and ' +
+    'their fact rows, both tables in the same transactions, what the database alone costs for the writes of the ' +
+    'end to end ("ratio to same writes"). "→ facts": the same requests end to end, ' +
     'timed until harmonize (running in its worker thread, as under `fxm start`) has made every event a fact ' +
+    '(asked of the outbox cursors, not by counting facts) ' +
     'with resolved account, contact, product and group (entities known from the warm-up); "→ rollups" also ' +
     'until the metrics consumer has recounted the daily rollups of every account-day touched. Batch latency ' +
     'percentiles (timed runs of the ingest-only path) are in the settings.',
@@ -86,12 +102,22 @@ export const ingestHttp: Benchmark = {
       '2026-03-01T10:00:00.000Z',
       JSON.stringify(e),
     ])
+    const shape = { statementRows: BATCH_EVENTS, transactionRows: TRANSACTION_ROWS, name: 'ingest' }
     const raw = await rawLogBaseline(database.engine, database.url, rawRows, {
+      ...shape,
       columns: RAW_COLUMNS,
-      statementRows: BATCH_EVENTS,
-      transactionRows: TRANSACTION_ROWS,
-      name: 'ingest',
     })
+    // What the database alone costs for both writes of every event: its raw row and its fact row.
+    const plainFacts = await plainWrites(
+      database.engine,
+      database.url,
+      SAME_WRITES,
+      [
+        { table: 'raw_records', columns: RAW_COLUMNS, rows: rawRows },
+        { table: 'fact_interactions', columns: FACT_COLUMNS, rows: factRowsOf(events, rawRows) },
+      ],
+      shape,
+    )
     const send = async (record = true) => {
       const latencies: number[] = []
       if (record) runs.push(latencies)
@@ -124,6 +150,8 @@ export const ingestHttp: Benchmark = {
     const endToEnd = (name: string, consumers: string, rollups: boolean): TimedPath => ({
       name,
       baseline: false,
+      // The rollups also write metric rows, which no plain-driver path here writes.
+      ...(rollups ? {} : { reference: SAME_WRITES }),
       reset: async () => {
         await stopWorker()
         await emptyFacts(store)
@@ -153,6 +181,7 @@ export const ingestHttp: Benchmark = {
     const http: TimedPath = {
       name: 'FXM HTTP ingest',
       baseline: false,
+      reference: 'raw driver',
       reset: async () => {
         await stopWorker()
         await emptyRawLog(store)
@@ -169,12 +198,20 @@ export const ingestHttp: Benchmark = {
             await raw.path.reset()
           },
         },
+        {
+          ...plainFacts.path,
+          reset: async () => {
+            await stopWorker()
+            await plainFacts.path.reset()
+          },
+        },
         http,
         toFacts,
         toRollups,
       ],
       close: async () => {
         await stopWorker()
+        await plainFacts.close()
         rmSync(dataDir, { recursive: true, force: true })
         recordLatencies(settings, `${database.engine} batch latency`, runs.slice(options.warmups).flat())
         await raw.close()
@@ -218,6 +255,69 @@ function nativeEvents(count: number): Record<string, unknown>[] {
     productGroup: { id: `PG-${i % 60}` },
     query: i % 4 === 1 ? `schrauben m${4 + (i % 8)} edelstahl` : undefined,
   }))
+}
+
+const FACT_COLUMNS = [
+  'tenant_id',
+  'id',
+  'source_id',
+  'external_id',
+  'batch_id',
+  'raw_id',
+  'occurred_at',
+  'day',
+  'recorded_at',
+  'updated_at',
+  'kind',
+  'account_id',
+  'contact_id',
+  'product_id',
+  'product_group_id',
+  'query',
+] as const
+
+/**
+ * The fact rows harmonize makes of `events`, as the plain driver writes them: ids shaped as FXM's
+ * (a prefix and a ULID), so the indexes hold keys of the same length and order.
+ */
+function factRowsOf(events: Record<string, unknown>[], rawRows: RawRow[]): RawRow[] {
+  const idOf = (prefix: string) => {
+    const ids = new Map<string, string>()
+    return (key: unknown) => {
+      const text = String((key as { id: string }).id)
+      let id = ids.get(text)
+      if (!id) {
+        id = `${prefix}_${ulid(1_700_000_000_000 + ids.size * 7919)}`
+        ids.set(text, id)
+      }
+      return id
+    }
+  }
+  const [account, contact, product, group] = [idOf('acc'), idOf('con'), idOf('prd'), idOf('pgr')]
+  const nextFactId = factIds(1_770_000_000_000)
+  const recorded = '2026-03-01T10:00:00.000Z'
+  return events.map((e, i) => {
+    const [tenantId, sourceId, rawId, externalId, batchId] = rawRows[i]!
+    const time = String(e.time)
+    return [
+      tenantId ?? null,
+      nextFactId(),
+      sourceId ?? null,
+      externalId ?? null,
+      batchId ?? null,
+      rawId ?? null,
+      time,
+      time.slice(0, 10),
+      recorded,
+      recorded,
+      String(e.type),
+      account(e.account),
+      contact(e.contact),
+      product(e.product),
+      group(e.productGroup),
+      (e.query as string | undefined) ?? null,
+    ]
+  })
 }
 
 /** Empties the raw log and the facts made from it; the entities stay, as in a running system. */

@@ -28,91 +28,149 @@ export async function rawLogBaseline(
   rows: RawRow[],
   shape: RawLogShape,
 ): Promise<{ path: TimedPath; close(): Promise<void> }> {
-  return engine === 'sqlite' ? sqliteBaseline(url, rows, shape) : postgresBaseline(url, rows, shape)
+  return plainWrites(
+    engine,
+    url,
+    'raw driver',
+    [{ table: 'raw_records', columns: shape.columns, rows }],
+    shape,
+  )
 }
 
-function insertSql(shape: RawLogShape, rowCount: number, placeholder: (index: number) => string): string {
-  const width = shape.columns.length
+/** Rows of one table a plain-driver path writes: row `i` of every table goes in the same transaction. */
+export interface TableRows {
+  table: string
+  columns: readonly string[]
+  rows: RawRow[]
+}
+
+/**
+ * A path that writes rows of several tables through the plain driver, in transactions of
+ * `transactionRows` rows of each table, `statementRows` rows per INSERT; not the baseline. What the
+ * database alone costs for what FXM writes: no HTTP, no JavaScript between the rows.
+ */
+export async function plainWrites(
+  engine: 'sqlite' | 'postgres',
+  url: string,
+  name: string,
+  tables: TableRows[],
+  shape: Pick<RawLogShape, 'statementRows' | 'transactionRows' | 'name'>,
+): Promise<{ path: TimedPath; close(): Promise<void> }> {
+  const writer =
+    engine === 'sqlite' ? sqliteWriter(url, tables, shape) : await postgresWriter(url, tables, shape)
+  const count = tables[0]?.rows.length ?? 0
+  return {
+    path: {
+      name,
+      baseline: name === 'raw driver',
+      reset: writer.reset,
+      run: async () => {
+        for (let at = 0; at < count; at += shape.transactionRows)
+          await writer.transaction(tables.map((t) => t.rows.slice(at, at + shape.transactionRows)))
+      },
+      verify: async () => {
+        for (const t of tables) expectCount(await writer.count(t.table), t.rows.length, t.table)
+      },
+    },
+    close: writer.close,
+  }
+}
+
+function insertSql(
+  table: string,
+  columns: readonly string[],
+  rowCount: number,
+  placeholder: (index: number) => string,
+) {
+  const width = columns.length
   const tuples: string[] = []
   for (let r = 0; r < rowCount; r++)
-    tuples.push(`(${shape.columns.map((_, c) => placeholder(r * width + c)).join(', ')})`)
-  return `insert into raw_records (${shape.columns.join(', ')}) values ${tuples.join(', ')}`
+    tuples.push(`(${columns.map((_, c) => placeholder(r * width + c)).join(', ')})`)
+  return `insert into ${table} (${columns.join(', ')}) values ${tuples.join(', ')}`
 }
 
-function sqliteBaseline(url: string, rows: RawRow[], shape: RawLogShape) {
+/** The plain driver's side of `plainWrites`: one transaction of slices of every table, in order. */
+interface PlainWriter {
+  transaction(slices: RawRow[][]): Promise<void>
+  reset(): Promise<void>
+  count(table: string): Promise<number>
+  close(): Promise<void>
+}
+
+function sqliteWriter(
+  url: string,
+  tables: TableRows[],
+  shape: Pick<RawLogShape, 'statementRows'>,
+): PlainWriter {
   const db = new Database(url)
   db.pragma('journal_mode = WAL')
   db.pragma('busy_timeout = 10000')
   db.pragma('synchronous = NORMAL')
-  const statements = new Map<number, Database.Statement>()
-  const statementFor = (n: number) => {
-    let statement = statements.get(n)
+  const statements = new Map<string, Database.Statement>()
+  const statementFor = (t: TableRows, n: number) => {
+    const key = `${t.table}/${n}`
+    let statement = statements.get(key)
     if (!statement) {
-      statement = db.prepare(insertSql(shape, n, () => '?'))
-      statements.set(n, statement)
+      statement = db.prepare(insertSql(t.table, t.columns, n, () => '?'))
+      statements.set(key, statement)
     }
     return statement
   }
-  const insert = db.transaction((slice: RawRow[]) => {
-    for (const batch of chunks(slice, shape.statementRows)) statementFor(batch.length).run(batch.flat())
+  const insert = db.transaction((slices: RawRow[][]) => {
+    slices.forEach((slice, i) => {
+      const t = tables[i]!
+      for (const batch of chunks(slice, shape.statementRows)) statementFor(t, batch.length).run(batch.flat())
+    })
   })
   return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        db.exec('delete from raw_records')
-        db.exec('pragma wal_checkpoint(TRUNCATE)')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, shape.transactionRows)) insert(slice)
-      },
-      verify: async () => {
-        const row = db.prepare('select count(*) as n from raw_records').get() as { n: number }
-        expectCount(Number(row.n), rows.length)
-      },
-    } satisfies TimedPath,
+    transaction: async (slices) => insert(slices),
+    reset: async () => {
+      for (const t of tables) db.exec(`delete from ${t.table}`)
+      db.exec('pragma wal_checkpoint(TRUNCATE)')
+    },
+    count: async (table) =>
+      Number((db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n),
     close: async () => {
       db.close()
     },
   }
 }
 
-async function postgresBaseline(url: string, rows: RawRow[], shape: RawLogShape) {
+async function postgresWriter(
+  url: string,
+  tables: TableRows[],
+  shape: Pick<RawLogShape, 'statementRows' | 'name'>,
+): Promise<PlainWriter> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
-  const texts = new Map<number, string>()
-  const textFor = (n: number) => {
-    let text = texts.get(n)
+  const texts = new Map<string, string>()
+  const textFor = (t: TableRows, n: number) => {
+    const key = `${t.table}_${n}`
+    let text = texts.get(key)
     if (!text) {
-      text = insertSql(shape, n, (i) => `$${i + 1}`)
-      texts.set(n, text)
+      text = insertSql(t.table, t.columns, n, (i) => `$${i + 1}`)
+      texts.set(key, text)
     }
     return text
   }
   return {
-    path: {
-      name: 'raw driver',
-      baseline: true,
-      reset: async () => {
-        await client.query('delete from raw_records')
-        await client.query('vacuum analyze raw_records')
-      },
-      run: async () => {
-        for (const slice of chunks(rows, shape.transactionRows)) {
-          await client.query('begin')
-          for (const batch of chunks(slice, shape.statementRows)) {
-            const name = `bench_${shape.name}_${batch.length}`
-            await client.query({ name, text: textFor(batch.length), values: batch.flat() })
-          }
-          await client.query('commit')
+    transaction: async (slices) => {
+      await client.query('begin')
+      for (const [i, slice] of slices.entries()) {
+        const t = tables[i]!
+        for (const batch of chunks(slice, shape.statementRows)) {
+          const name = `bench_${shape.name}_${t.table}_${batch.length}`
+          await client.query({ name, text: textFor(t, batch.length), values: batch.flat() })
         }
-      },
-      verify: async () => {
-        const result = await client.query('select count(*)::int as n from raw_records')
-        expectCount(Number(result.rows[0]?.n), rows.length)
-      },
-    } satisfies TimedPath,
+      }
+      await client.query('commit')
+    },
+    reset: async () => {
+      for (const t of tables) await client.query(`delete from ${t.table}`)
+      for (const t of tables) await client.query(`vacuum analyze ${t.table}`)
+    },
+    count: async (table) =>
+      Number((await client.query(`select count(*)::int as n from ${table}`)).rows[0]?.n),
     close: () => client.end(),
   }
 }
@@ -132,6 +190,6 @@ export async function countRawRecords(store: Store): Promise<number> {
 }
 
 /** Fails the rep when a path did not store every row. */
-export function expectCount(actual: number, expected: number): void {
-  if (actual !== expected) throw new Error(`raw_records holds ${actual} rows, expected ${expected}`)
+export function expectCount(actual: number, expected: number, table = 'raw_records'): void {
+  if (actual !== expected) throw new Error(`${table} holds ${actual} rows, expected ${expected}`)
 }

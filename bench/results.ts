@@ -70,6 +70,7 @@ function markdownSection(run: BenchmarkRun, resultsPath: string): string {
   const settings = Object.entries(run.settings)
     .map(([k, v]) => `${k}: ${typeof v === 'number' ? formatNumber(v) : v}`)
     .join('; ')
+  const references = run.measurements.some((m) => m.reference)
   const lines = [
     `## ${run.benchmark}`,
     '',
@@ -78,10 +79,20 @@ function markdownSection(run: BenchmarkRun, resultsPath: string): string {
     `Settings: ${settings}. ${plural(options.reps, 'timed repetition')} after ${plural(options.warmups, 'warm-up')} per path, interleaved.`,
     '',
     ...markdownTable(
-      ['benchmark', 'engine', 'path', 'rows', `median ${run.unit}`, 'spread', 'ratio to raw', 'date'],
-      [false, false, false, true, true, true, true, false],
       [
-        ...run.measurements.map((m) => tableCells(run.benchmark, m, date)),
+        'benchmark',
+        'engine',
+        'path',
+        'rows',
+        `median ${run.unit}`,
+        'spread',
+        'ratio to raw',
+        ...(references ? [REFERENCE_COLUMN] : []),
+        'date',
+      ],
+      [false, false, false, true, true, true, true, ...(references ? [true] : []), false],
+      [
+        ...run.measurements.map((m) => tableCells(run.benchmark, m, date, references)),
         ...run.skipped.map((s) => [
           run.benchmark,
           s.engine,
@@ -90,6 +101,7 @@ function markdownSection(run: BenchmarkRun, resultsPath: string): string {
           '',
           '',
           '',
+          ...(references ? [''] : []),
           date,
         ]),
       ],
@@ -105,7 +117,10 @@ function markdownSection(run: BenchmarkRun, resultsPath: string): string {
   return `${lines.join('\n')}`
 }
 
-function tableCells(benchmark: string, m: Measurement, date: string): string[] {
+/** The column of ratios to the path that writes the same rows (`TimedPath.reference`), where one is named. */
+const REFERENCE_COLUMN = 'ratio to same writes'
+
+function tableCells(benchmark: string, m: Measurement, date: string, references: boolean): string[] {
   return [
     benchmark,
     m.engine,
@@ -113,9 +128,14 @@ function tableCells(benchmark: string, m: Measurement, date: string): string[] {
     formatNumber(m.rows),
     formatNumber(m.medianPerSecond),
     `${m.spreadPercent.toFixed(1)} %`,
-    m.ratioToBaseline === null ? '-' : m.ratioToBaseline.toFixed(2),
+    ratioText(m.ratioToBaseline),
+    ...(references ? [ratioText(m.ratioToReference)] : []),
     date,
   ]
+}
+
+function ratioText(ratio: number | null | undefined): string {
+  return ratio === null || ratio === undefined ? '-' : ratio.toFixed(2)
 }
 
 /** A Markdown table padded the way `biome format` lays tables out, so `npm run lint` stays clean. */
@@ -129,7 +149,18 @@ function markdownTable(header: string[], alignRight: boolean[], rows: string[][]
 
 /** A plain-text table of the run for the terminal. */
 export function consoleTable(run: BenchmarkRun): string {
-  const header = ['engine', 'path', 'rows', `median ${run.unit}`, 'min', 'max', 'spread', 'ratio']
+  const references = run.measurements.some((m) => m.reference)
+  const header = [
+    'engine',
+    'path',
+    'rows',
+    `median ${run.unit}`,
+    'min',
+    'max',
+    'spread',
+    'ratio',
+    ...(references ? ['to same writes'] : []),
+  ]
   const body = run.measurements.map((m) => [
     m.engine,
     m.path,
@@ -138,7 +169,8 @@ export function consoleTable(run: BenchmarkRun): string {
     formatNumber(m.minPerSecond),
     formatNumber(m.maxPerSecond),
     `${m.spreadPercent.toFixed(1)} %`,
-    m.ratioToBaseline === null ? '-' : m.ratioToBaseline.toFixed(2),
+    ratioText(m.ratioToBaseline),
+    ...(references ? [ratioText(m.ratioToReference)] : []),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)))
   const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')
