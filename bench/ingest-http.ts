@@ -8,7 +8,7 @@ import { seedTenant } from '../src/catalog/fixtures.js'
 import { createApiKey, registerCatalogRoutes, verifyApiKey, verifySession } from '../src/catalog/index.js'
 import { type CollectDeps, createSource, registerCollectRoutes } from '../src/collect/index.js'
 import { loadConfig, silentLogger, systemClock, ulid } from '../src/core/index.js'
-import { factIds } from '../src/harmonize/facts.js'
+import { factColumns, factIds } from '../src/harmonize/facts.js'
 import { validateNativeEvent } from '../src/harmonize/index.js'
 import { ALL_MIGRATIONS, startWorkerThread, type WorkerThreadHandle } from '../src/runtime/index.js'
 import { consumerCaughtUp, migrateToLatest, openStore, type Store } from '../src/store/index.js'
@@ -257,24 +257,8 @@ function nativeEvents(count: number): Record<string, unknown>[] {
   }))
 }
 
-const FACT_COLUMNS = [
-  'tenant_id',
-  'id',
-  'source_id',
-  'external_id',
-  'batch_id',
-  'raw_id',
-  'occurred_at',
-  'day',
-  'recorded_at',
-  'updated_at',
-  'kind',
-  'account_id',
-  'contact_id',
-  'product_id',
-  'product_group_id',
-  'query',
-] as const
+/** The columns of an interaction fact, in harmonize's order. */
+const FACT_COLUMNS = factColumns('interaction')
 
 /**
  * The fact rows harmonize makes of `events`, as the plain driver writes them: ids shaped as FXM's
@@ -299,24 +283,29 @@ function factRowsOf(events: Record<string, unknown>[], rawRows: RawRow[]): RawRo
   return events.map((e, i) => {
     const [tenantId, sourceId, rawId, externalId, batchId] = rawRows[i]!
     const time = String(e.time)
-    return [
-      tenantId ?? null,
-      nextFactId(),
-      sourceId ?? null,
-      externalId ?? null,
-      batchId ?? null,
-      rawId ?? null,
-      time,
-      time.slice(0, 10),
-      recorded,
-      recorded,
-      String(e.type),
-      account(e.account),
-      contact(e.contact),
-      product(e.product),
-      group(e.productGroup),
-      (e.query as string | undefined) ?? null,
-    ]
+    const row: Record<string, string | null> = {
+      tenant_id: tenantId ?? null,
+      id: nextFactId(),
+      source_id: sourceId ?? null,
+      external_id: externalId ?? null,
+      batch_id: batchId ?? null,
+      raw_id: rawId ?? null,
+      occurred_at: time,
+      day: time.slice(0, 10),
+      recorded_at: recorded,
+      updated_at: recorded,
+      kind: String(e.type),
+      account_id: account(e.account),
+      contact_id: contact(e.contact),
+      product_id: product(e.product),
+      product_group_id: group(e.productGroup),
+      query: (e.query as string | undefined) ?? null,
+    }
+    return FACT_COLUMNS.map((column) => {
+      const value = row[column]
+      if (value === undefined) throw new Error(`no value for fact column ${column}`)
+      return value
+    })
   })
 }
 

@@ -28,13 +28,8 @@ export async function rawLogBaseline(
   rows: RawRow[],
   shape: RawLogShape,
 ): Promise<{ path: TimedPath; close(): Promise<void> }> {
-  return plainWrites(
-    engine,
-    url,
-    'raw driver',
-    [{ table: 'raw_records', columns: shape.columns, rows }],
-    shape,
-  )
+  const tables = [{ table: 'raw_records', columns: shape.columns, rows }]
+  return plainWrites(engine, url, 'raw driver', tables, shape, { baseline: true })
 }
 
 /** Rows of one table a plain-driver path writes: row `i` of every table goes in the same transaction. */
@@ -46,8 +41,9 @@ export interface TableRows {
 
 /**
  * A path that writes rows of several tables through the plain driver, in transactions of
- * `transactionRows` rows of each table, `statementRows` rows per INSERT; not the baseline. What the
- * database alone costs for what FXM writes: no HTTP, no JavaScript between the rows.
+ * `transactionRows` rows of each table, `statementRows` rows per INSERT: what the database alone
+ * costs for what FXM writes, no HTTP and no JavaScript between the rows. Not the baseline unless
+ * `baseline` says so.
  */
 export async function plainWrites(
   engine: 'sqlite' | 'postgres',
@@ -55,6 +51,7 @@ export async function plainWrites(
   name: string,
   tables: TableRows[],
   shape: Pick<RawLogShape, 'statementRows' | 'transactionRows' | 'name'>,
+  options: { baseline?: boolean } = {},
 ): Promise<{ path: TimedPath; close(): Promise<void> }> {
   const writer =
     engine === 'sqlite' ? sqliteWriter(url, tables, shape) : await postgresWriter(url, tables, shape)
@@ -62,7 +59,7 @@ export async function plainWrites(
   return {
     path: {
       name,
-      baseline: name === 'raw driver',
+      baseline: options.baseline ?? false,
       reset: writer.reset,
       run: async () => {
         for (let at = 0; at < count; at += shape.transactionRows)

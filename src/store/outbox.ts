@@ -168,13 +168,7 @@ export async function consumeOutbox<P = never>(
       .execute()
     seen = { tx_id: '0', seq: 0 }
   }
-  const pending = await store.db
-    .selectFrom('outbox_events')
-    .select('seq')
-    .where(afterCursor(store, seen.tx_id, seen.seq))
-    .limit(1)
-    .executeTakeFirst()
-  if (!pending) return 0
+  if (!(await eventsAfter(store, seen))) return 0
   // Events are never changed and a cursor only moves forward: what follows an unchanged cursor
   // outside the transaction is what follows it inside (on PostgreSQL only settled transactions'
   // events are passed, and none can commit before them any more).
@@ -360,14 +354,18 @@ export async function consumerCaughtUp(store: Store, consumer: string): Promise<
     .select(['tx_id', 'seq'])
     .where('consumer', '=', consumer)
     .executeTakeFirst()
-  if (!cursor) return false
+  return cursor !== undefined && !(await eventsAfter(store, cursor))
+}
+
+/** True when any event (of any transaction, settled or not) follows `cursor`: one indexed look-up. */
+async function eventsAfter(store: Store, cursor: CursorRow): Promise<boolean> {
   const next = await store.db
     .selectFrom('outbox_events')
     .select('seq')
     .where(afterCursor(store, cursor.tx_id, cursor.seq))
     .limit(1)
     .executeTakeFirst()
-  return next === undefined
+  return next !== undefined
 }
 
 /** How far behind each consumer is: events written but not yet consumed. */
